@@ -1,0 +1,23 @@
+//! Label and annotation keys weir stamps on every object it creates.
+//!
+//! The label values are what the controller selects children by, so they are set in Rust
+//! after templates render and a template can never remove them.
+
+/// The Pipeline a child belongs to.
+pub const PIPELINE: &str = "weir.dev/pipeline";
+/// The PipelineRun a child belongs to.
+pub const RUN: &str = "weir.dev/run";
+/// The step (within the run) a child carries out.
+pub const STEP: &str = "weir.dev/step";
+/// The attempt number (1-based) of the step a child carries out.
+pub const ATTEMPT: &str = "weir.dev/attempt";
+/// The forEach index of a fanned-out child; absent on steps without `forEach`.
+pub const INDEX: &str = "weir.dev/index";
+/// Marks objects managed by weir (value `weir`), for broad selectors and RBAC audits.
+pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+
+/// Annotation on a PipelineRun saying how it was started: `manual`, `schedule`, `bucket`,
+/// `backfill` or `api`. Bounded, so it is also a metric label.
+pub const STARTED_BY: &str = "weir.dev/started-by";
+/// Annotation on a PipelineRun started by a schedule: the scheduled time (RFC 3339).
+pub const SCHEDULED_AT: &str = "weir.dev/scheduled-at";

@@ -1,0 +1,13 @@
+//! `weir.dev/v1alpha1`: every kind weir serves.
+
+mod common;
+mod dbt;
+mod pipeline;
+mod run;
+mod spark;
+
+pub use common::*;
+pub use dbt::*;
+pub use pipeline::*;
+pub use run::*;
+pub use spark::*;

@@ -1,0 +1,59 @@
+//! The CRDs in `crds/` are generated from the Rust types; this fails when they drift.
+//! Regenerate with `weir crd --write crds` (or `UPDATE_CRDS=1 cargo test -p weir-api`).
+
+use std::path::PathBuf;
+
+fn crds_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../crds")
+}
+
+#[test]
+fn crds_directory_matches_the_rust_types() {
+    let dir = crds_dir();
+    let update = std::env::var_os("UPDATE_CRDS").is_some();
+    let mut drifted = Vec::new();
+    for crd in weir_api::crds() {
+        let file = dir.join(format!("{}.yaml", crd.spec.names.plural));
+        let want = weir_api::crd_yaml(&crd).expect("a CRD serializes");
+        if update {
+            std::fs::write(&file, &want).expect("write crds/");
+            continue;
+        }
+        let have = std::fs::read_to_string(&file).unwrap_or_default();
+        if have != want {
+            drifted.push(file.display().to_string());
+        }
+    }
+    assert!(
+        drifted.is_empty(),
+        "crds/ drifted from the Rust types: {drifted:?}; run `UPDATE_CRDS=1 cargo test -p weir-api --test crds`"
+    );
+}
+
+#[test]
+fn every_schema_property_has_a_description() {
+    fn walk(path: &str, v: &serde_json::Value, missing: &mut Vec<String>) {
+        if let Some(props) = v.get("properties").and_then(|p| p.as_object()) {
+            for (name, prop) in props {
+                let p = format!("{path}.{name}");
+                let inherited = matches!(name.as_str(), "metadata" | "apiVersion" | "kind");
+                if prop.get("description").is_none() && !inherited && !path.contains("conditions") {
+                    missing.push(p.clone());
+                }
+                walk(&p, prop, missing);
+            }
+        }
+        if let Some(items) = v.get("items") {
+            walk(&format!("{path}[]"), items, missing);
+        }
+    }
+    let mut missing = Vec::new();
+    for crd in weir_api::crds() {
+        let schema = serde_json::to_value(&crd.spec.versions[0].schema).expect("json");
+        walk(&crd.spec.names.kind, &schema["openAPIV3Schema"], &mut missing);
+    }
+    // k8s-openapi's embedded types (tolerations, affinity, resources) carry their own docs;
+    // only weir's own fields are checked.
+    missing.retain(|p| !p.contains(".affinity.") && !p.contains(".tolerations[]") && !p.contains(".resources."));
+    assert!(missing.is_empty(), "fields without a description: {missing:#?}");
+}
