@@ -51,6 +51,11 @@ pub struct PipelineSpec {
     /// How long finished runs are kept.
     #[serde(default, skip_serializing_if = "History::is_empty")]
     pub history: History,
+    /// How long a whole run may take before its active steps are stopped and it fails with
+    /// reason `Timeout` (e.g. `6h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]+(ms|s|m|h))+$"))]
+    pub timeout: Option<String>,
     /// What starts runs besides `weir run`: a cron schedule, new objects in a bucket.
     #[serde(default, skip_serializing_if = "Triggers::is_empty")]
     pub triggers: Triggers,
