@@ -231,11 +231,10 @@ pub struct Backoff {
     pub max: Option<String>,
 }
 
-/// Fan-out: one child per item.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+/// Fan-out: one child per item. Exactly one of `items` and `fromStep` is set; weir checks
+/// that itself (`Valid=False`), because CEL cannot see a list of untyped items.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("has(self.items) != has(self.fromStep)")
-    .message("set exactly one of items and fromStep"))]
 pub struct ForEach {
     /// A literal list of items; templates see the current one as `item`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -209,6 +209,10 @@ pub struct StepStatus {
     /// The current attempt, 1-based; 0 before the first.
     #[serde(default)]
     pub attempt: u32,
+    /// Retries used since the step last (re)started; attempts keep counting across
+    /// re-runs so child names never repeat, retries start again.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retries: u32,
     /// Names of the current attempt's children (one per forEach item).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<String>,
@@ -252,6 +256,9 @@ pub struct ItemStatus {
     /// The item's current attempt, 1-based.
     #[serde(default)]
     pub attempt: u32,
+    /// Retries used since the item last (re)started.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retries: u32,
     /// The current attempt's child.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub child: Option<String>,
@@ -271,4 +278,8 @@ pub struct ItemStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "optional_any_value")]
     pub result: Option<Value>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -1,0 +1,92 @@
+//! Errors of the controllers, named after the action that failed, with a bounded category
+//! for metric labels and Event reasons.
+
+/// A failed reconcile.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Server-side apply of a child failed.
+    #[error("apply {kind} {name}: {source}")]
+    ApplyChild {
+        /// The child's kind.
+        kind: String,
+        /// The child's name.
+        name: String,
+        /// What the API server said.
+        #[source]
+        source: kube::Error,
+    },
+    /// Deleting a child failed.
+    #[error("delete {kind} {name}: {source}")]
+    DeleteChild {
+        /// The child's kind.
+        kind: String,
+        /// The child's name.
+        name: String,
+        /// What the API server said.
+        #[source]
+        source: kube::Error,
+    },
+    /// Patching a status failed (a conflict means the cache was stale: retried at once).
+    #[error("patch status of {name}: {source}")]
+    PatchStatus {
+        /// The object's name.
+        name: String,
+        /// What the API server said.
+        #[source]
+        source: kube::Error,
+    },
+    /// Reading an object the plan needs failed.
+    #[error("read {what}: {source}")]
+    Read {
+        /// What was read.
+        what: String,
+        /// What the API server said.
+        #[source]
+        source: kube::Error,
+    },
+    /// A child's kind is not served by the API server.
+    #[error("kind {0} is not served by the API server")]
+    UnknownKind(String),
+    /// Deleting an expired or surplus run failed.
+    #[error("delete run {name}: {source}")]
+    DeleteRun {
+        /// The run's name.
+        name: String,
+        /// What the API server said.
+        #[source]
+        source: kube::Error,
+    },
+    /// An object without namespace or name reached a namespaced reconcile.
+    #[error("object has no {0}")]
+    MissingField(&'static str),
+}
+
+impl Error {
+    /// A bounded name for metrics and Event reasons.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Error::ApplyChild { .. } => "ApplyChild",
+            Error::DeleteChild { .. } => "DeleteChild",
+            Error::PatchStatus { source, .. } if is_conflict(source) => "Conflict",
+            Error::PatchStatus { .. } => "PatchStatus",
+            Error::Read { .. } => "Read",
+            Error::UnknownKind(_) => "UnknownKind",
+            Error::DeleteRun { .. } => "DeleteRun",
+            Error::MissingField(_) => "MissingField",
+        }
+    }
+
+    /// A stale cache, not a failure: try again right away.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Error::PatchStatus { source, .. } if is_conflict(source))
+    }
+}
+
+fn is_conflict(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 409)
+}
+
+/// Whether an API error is a 404.
+pub(crate) fn is_not_found(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 404)
+}

@@ -1,0 +1,167 @@
+//! Gathering what the planner needs about a run from the watch caches (and, for templates
+//! kept in ConfigMaps and for kinds weir does not watch, a few reads).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod};
+use kube::api::Api;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Client, ResourceExt};
+use weir_api::labels;
+use weir_api::v1alpha1::{Pipeline, PipelineRun, PipelineSpec, RunPhase, TemplateRef};
+use weir_core::state::{job_state, rules_state, spark_application_state};
+use weir_core::{ChildKind, ObservedChild, Sibling};
+
+use crate::apply::Kinds;
+use crate::error::{Error, is_not_found};
+
+/// The caches the run controller reads.
+pub(crate) struct Caches {
+    pub runs: Store<PipelineRun>,
+    pub pipelines: Store<Pipeline>,
+    pub jobs: Store<Job>,
+    pub pods: Store<Pod>,
+}
+
+/// The Pipeline a run refers to.
+pub(crate) fn pipeline(c: &Caches, run: &PipelineRun, ns: &str) -> Option<Arc<Pipeline>> {
+    let name = run.spec.pipeline_ref.as_ref()?;
+    c.pipelines.get(&ObjectRef::new(name).within(ns))
+}
+
+/// The other runs of the same Pipeline.
+pub(crate) fn siblings(c: &Caches, run: &PipelineRun, ns: &str) -> Vec<Sibling> {
+    let Some(pipeline) = &run.spec.pipeline_ref else { return Vec::new() };
+    c.runs
+        .state()
+        .iter()
+        .filter(|r| r.namespace().as_deref() == Some(ns) && r.spec.pipeline_ref.as_ref() == Some(pipeline) && r.uid() != run.uid())
+        .map(|r| Sibling {
+            name: r.name_any(),
+            created: r.metadata.creation_timestamp.as_ref().map(|t| t.0).unwrap_or_default(),
+            phase: r.status.as_ref().map(|s| s.phase).unwrap_or(RunPhase::Pending),
+        })
+        .collect()
+}
+
+/// The run's Jobs (owned by this run's uid, so a recreated run never adopts the Jobs of an
+/// older run with the same name) with their pods' states, plus children of other kinds.
+pub(crate) async fn children(
+    c: &Caches,
+    client: &Client,
+    kinds: &Kinds,
+    run: &PipelineRun,
+    ns: &str,
+    now: jiff::Timestamp,
+) -> Result<Vec<ObservedChild>, Error> {
+    let uid = run.uid().unwrap_or_default();
+    let owned_by = |refs: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference], uid: &str| refs.iter().any(|o| o.uid == uid);
+    let jobs: Vec<Arc<Job>> = c
+        .jobs
+        .state()
+        .into_iter()
+        .filter(|j| j.namespace().as_deref() == Some(ns) && owned_by(j.owner_references(), &uid))
+        .collect();
+    let mut out = Vec::with_capacity(jobs.len());
+    if !jobs.is_empty() {
+        let run_name = run.name_any();
+        let pods: Vec<Arc<Pod>> = c
+            .pods
+            .state()
+            .into_iter()
+            .filter(|p| p.namespace().as_deref() == Some(ns) && p.labels().get(labels::RUN) == Some(&run_name))
+            .collect();
+        for job in jobs {
+            let job_uid = job.uid().unwrap_or_default();
+            let mine: Vec<Pod> = pods.iter().filter(|p| owned_by(p.owner_references(), &job_uid)).map(|p| (**p).clone()).collect();
+            out.push(ObservedChild {
+                kind: ChildKind::Job,
+                name: job.name_any(),
+                step: job.labels().get(labels::STEP).cloned().unwrap_or_default(),
+                state: job_state(&job, &mine, now),
+                deleting: job.metadata.deletion_timestamp.is_some(),
+            });
+        }
+    }
+    out.extend(other_children(client, kinds, run, ns).await?);
+    Ok(out)
+}
+
+/// Children of kinds weir does not keep caches for (SparkApplications, user kinds) are read
+/// by name while their step runs. Rare and few, so a read beats another watch per kind.
+async fn other_children(client: &Client, kinds: &Kinds, run: &PipelineRun, ns: &str) -> Result<Vec<ObservedChild>, Error> {
+    let Some(status) = &run.status else { return Ok(Vec::new()) };
+    let Some(spec) = &status.pipeline_spec else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    for (step, st) in spec.steps.iter().zip(&status.steps) {
+        let (av, kind) = if step.spark.is_some() {
+            ("sparkoperator.k8s.io/v1beta2".to_string(), "SparkApplication".to_string())
+        } else if step.resource.is_some() {
+            match resource_kind(step, &st.children) {
+                Some(k) => k,
+                None => continue,
+            }
+        } else {
+            continue;
+        };
+        if st.children.is_empty() || st.phase.is_finished() && status.phase != RunPhase::Cancelled {
+            continue;
+        }
+        let api = kinds.api(client, ns, &av, &kind).await?;
+        for name in &st.children {
+            match api.get_opt(name).await {
+                Ok(Some(obj)) => {
+                    let deleting = obj.metadata.deletion_timestamp.is_some();
+                    let value = serde_json::to_value(&obj).unwrap_or_default();
+                    let state = match &step.resource {
+                        Some(r) => rules_state(&value, &r.success_when, &r.failure_when),
+                        None => spark_application_state(&value),
+                    };
+                    out.push(ObservedChild { kind: ChildKind::Other { api_version: av.clone(), kind: kind.clone() }, name: name.clone(), step: step.name.clone(), state, deleting });
+                }
+                Ok(None) => {}
+                Err(e) if is_not_found(&e) => {}
+                Err(source) => return Err(Error::Read { what: format!("{kind} {name}"), source }),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The apiVersion and kind a resource step renders, read from its inline template's text.
+fn resource_kind(step: &weir_api::v1alpha1::Step, _children: &[String]) -> Option<(String, String)> {
+    let text = step.resource.as_ref()?.template.inline.as_ref()?;
+    let field = |key: &str| text.lines().find_map(|l| l.strip_prefix(key).map(|v| v.trim().trim_matches('"').to_string()));
+    Some((field("apiVersion:")?, field("kind:")?))
+}
+
+/// Texts of the ConfigMap keys the run's templates use.
+pub(crate) async fn config_templates(client: &Client, spec: Option<&PipelineSpec>, ns: &str) -> Result<BTreeMap<(String, String), String>, Error> {
+    let mut out = BTreeMap::new();
+    let Some(spec) = spec else { return Ok(out) };
+    let refs: Vec<&TemplateRef> = spec
+        .steps
+        .iter()
+        .filter_map(|s| {
+            s.job.as_ref().and_then(|j| j.template.as_ref())
+                .or(s.spark.as_ref().and_then(|x| x.template.as_ref()))
+                .or(s.dbt.as_ref().and_then(|x| x.template.as_ref()))
+                .or(s.resource.as_ref().map(|r| &r.template))
+        })
+        .chain(spec.defaults.template.as_ref())
+        .collect();
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+    for r in refs.iter().filter_map(|t| t.config_map_key_ref.as_ref()) {
+        let key = (r.name.clone(), r.key.clone());
+        if out.contains_key(&key) {
+            continue;
+        }
+        let cm = api.get_opt(&r.name).await.map_err(|source| Error::Read { what: format!("ConfigMap {}", r.name), source })?;
+        if let Some(text) = cm.and_then(|cm| cm.data).and_then(|mut d| d.remove(&r.key)) {
+            out.insert(key, text);
+        }
+    }
+    Ok(out)
+}

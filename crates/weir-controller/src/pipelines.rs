@@ -1,0 +1,125 @@
+//! The Pipeline controller: validity, run counts, history limits and TTL. The decisions are
+//! `weir_core::pipeline::plan_pipeline`; this only reads caches and carries them out.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event as KubeEvent, EventType, Recorder, Reporter};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Resource, ResourceExt};
+use serde_json::json;
+use weir_api::v1alpha1::{Pipeline, PipelineRun, RunPhase};
+use weir_core::pipeline::{RunSummary, plan_pipeline};
+
+use crate::config::Config;
+use crate::error::{Error, is_not_found};
+use crate::{Ctx, Shared};
+
+/// What pipeline reconciles share.
+pub(crate) struct PipelineState {
+    runs: Store<PipelineRun>,
+}
+
+/// The Pipeline controller as a stream that ends after `shutdown`.
+pub fn controller(
+    client: Client,
+    config: &Config,
+    reporter: Reporter,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) -> impl Stream<Item = ()> {
+    let (pipelines_api, runs_api): (Api<Pipeline>, Api<PipelineRun>) = match &config.namespace {
+        Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
+        None => (Api::all(client.clone()), Api::all(client.clone())),
+    };
+    let (runs, writer) = reflector::store::<PipelineRun>();
+    let run_stream = reflector::reflector(writer, watcher(runs_api, watcher::Config::default()))
+        .modify(|r| r.managed_fields_mut().clear())
+        .default_backoff()
+        .touched_objects();
+    let ctx = Arc::new(Shared {
+        client: client.clone(),
+        config: config.clone(),
+        recorder: Recorder::new(client, reporter),
+        inner: PipelineState { runs },
+    });
+    Controller::new(pipelines_api, watcher::Config::default())
+        .with_config(kube::runtime::controller::Config::default().concurrency(config.workers))
+        .watches_stream(run_stream, |run: PipelineRun| {
+            let name = run.spec.pipeline_ref.clone()?;
+            Some(ObjectRef::new(&name).within(&run.namespace()?))
+        })
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .map(|res| {
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "pipeline reconcile ended with an error");
+            }
+        })
+}
+
+async fn reconcile(pipeline: Arc<Pipeline>, ctx: Ctx<PipelineState>) -> Result<Action, Error> {
+    let ns = pipeline.namespace().ok_or(Error::MissingField("namespace"))?;
+    let name = pipeline.name_any();
+    let runs: Vec<RunSummary> = ctx
+        .inner
+        .runs
+        .state()
+        .iter()
+        .filter(|r| r.namespace().as_deref() == Some(&ns) && r.spec.pipeline_ref.as_deref() == Some(&name))
+        .filter(|r| r.metadata.deletion_timestamp.is_none())
+        .map(|r| {
+            let status = r.status.clone().unwrap_or_default();
+            RunSummary {
+                name: r.name_any(),
+                created: r.metadata.creation_timestamp.as_ref().map(|t| t.0).unwrap_or_default(),
+                phase: if status.pipeline_spec.is_none() && status.phase == RunPhase::Pending { RunPhase::Pending } else { status.phase },
+                completed: status.completion_time.map(|t| t.0),
+            }
+        })
+        .collect();
+    let plan = plan_pipeline(&pipeline, &runs, jiff::Timestamp::now());
+    let runs_api: Api<PipelineRun> = Api::namespaced(ctx.client.clone(), &ns);
+    for run in &plan.delete_runs {
+        match runs_api.delete(run, &DeleteParams::background()).await {
+            Err(e) if !is_not_found(&e) => return Err(Error::DeleteRun { name: run.clone(), source: e }),
+            _ => tracing::info!(pipeline = %name, run = %run, "deleted a finished run (history)"),
+        }
+    }
+    if Some(&plan.status) != pipeline.status.as_ref() {
+        let body = json!({
+            "apiVersion": "weir.dev/v1alpha1",
+            "kind": "Pipeline",
+            "metadata": { "name": name, "resourceVersion": pipeline.resource_version() },
+            "status": plan.status,
+        });
+        Api::<Pipeline>::namespaced(ctx.client.clone(), &ns)
+            .patch_status(&name, &PatchParams::apply(weir_api::FIELD_MANAGER).force(), &Patch::Apply(&body))
+            .await
+            .map_err(|source| Error::PatchStatus { name: name.clone(), source })?;
+    }
+    for e in &plan.events {
+        let ev = KubeEvent {
+            type_: if e.warning { EventType::Warning } else { EventType::Normal },
+            reason: e.reason.to_string(),
+            note: Some(e.message.chars().take(1000).collect()),
+            action: "Validate".into(),
+            secondary: None,
+        };
+        if let Err(err) = ctx.recorder.publish(&ev, &pipeline.object_ref(&())).await {
+            tracing::warn!(error = %err, "could not record an Event");
+        }
+    }
+    Ok(plan.requeue_after.map(Action::requeue).unwrap_or_else(Action::await_change))
+}
+
+fn error_policy(pipeline: Arc<Pipeline>, err: &Error, ctx: Ctx<PipelineState>) -> Action {
+    if err.is_conflict() {
+        return Action::requeue(Duration::from_millis(200));
+    }
+    tracing::warn!(pipeline = %pipeline.name_any(), category = err.category(), error = %err, "reconcile failed");
+    Action::requeue(ctx.config.error_backoff)
+}

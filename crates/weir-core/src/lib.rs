@@ -1,0 +1,23 @@
+//! weir's decisions, free of I/O: state parsers that read Kubernetes objects into step
+//! states, and the planner that turns a run's observed world into a plan (children to
+//! create and delete, the new status, events, when to look again).
+//!
+//! Nothing here may talk to the API server, read the clock or spawn tasks: the controller
+//! gathers what it observed, passes the time in, and carries out the returned plan. That is
+//! what makes every decision testable as plain data.
+
+pub mod conditions;
+pub mod duration;
+pub mod graph;
+pub mod names;
+pub mod observe;
+pub mod pipeline;
+mod plan;
+pub mod render;
+pub mod state;
+mod steps;
+pub mod validate;
+
+pub use observe::{ChildKind, ChildRef, Event, Manifest, Observed, ObservedChild, Plan, Sibling};
+pub use plan::{deadline, plan};
+pub use validate::Problem;

@@ -1,0 +1,753 @@
+//! `plan(observed) -> Plan`: the whole decision for one reconcile of a PipelineRun.
+//!
+//! The order is fixed: admit (spec snapshot, params, concurrency) → re-run requests →
+//! finished runs only clean up → cancel / replace / run timeout → move steps on → conclude.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use serde_json::Value;
+use weir_api::conditions as cond;
+use weir_api::v1alpha1::{
+    ConcurrencyPolicy, DeletePolicy, PipelineRunStatus, PipelineSpec, RunPhase, Step, StepPhase,
+    StepStatus,
+};
+use weir_dag::fanout::{DEFAULT_MAX_ITEMS, items_from_literal, items_from_result};
+use weir_dag::{Graph, RunOutcome};
+use weir_render::Renderer;
+
+use crate::conditions::set as set_condition;
+use crate::duration::parse_duration;
+use crate::graph::{dag_nodes, node_state};
+use crate::observe::{ChildRef, Event, Manifest, Observed, ObservedChild, Plan};
+use crate::render::{ChildSpec, RenderFailure, Renderable, RunRef};
+use crate::steps::{self, Instance, StepEnv, add, elapsed_since, truncate};
+use crate::validate::{Problem, resolve_params, validate_pipeline};
+
+/// Decides everything for one reconcile of `obs.run`. Pure: the same observation gives the
+/// same plan, which is what makes a controller restarted at any point safe.
+pub fn plan(obs: &Observed<'_>, renderer: &Renderer) -> Plan {
+    let mut p = Planner::new(obs);
+    if p.status.pipeline_spec.is_none() && !p.admit() {
+        return p.finish();
+    }
+    let Some(spec) = p.status.pipeline_spec.clone() else {
+        return p.finish();
+    };
+    let graph = match Graph::new(dag_nodes(&spec)) {
+        Ok(g) => g,
+        Err(e) => {
+            p.fail_run("InvalidSpec", e.to_string());
+            return p.finish();
+        }
+    };
+    p.rerun(&graph);
+    if p.status.phase.is_finished() {
+        p.clean_up(&spec);
+        return p.finish();
+    }
+    if obs.run.spec.cancel {
+        p.cancel("Cancelled", "cancelled by spec.cancel".into());
+    } else if p.replaced(&spec) {
+        p.cancel(
+            "Replaced",
+            "replaced by a newer run (concurrency policy Replace)".into(),
+        );
+    } else if !p.run_timed_out(&spec) {
+        p.move_steps(&spec, &graph, renderer);
+        p.conclude(&spec, &graph);
+    }
+    p.clean_up(&spec);
+    p.finish()
+}
+
+struct Planner<'a> {
+    obs: &'a Observed<'a>,
+    now: Timestamp,
+    status: PipelineRunStatus,
+    plan: Plan,
+    slots: usize,
+}
+
+impl<'a> Planner<'a> {
+    fn new(obs: &'a Observed<'a>) -> Self {
+        let status = obs.run.status.clone().unwrap_or_default();
+        Self {
+            obs,
+            now: obs.now,
+            status,
+            plan: Plan::default(),
+            slots: usize::MAX,
+        }
+    }
+
+    fn generation(&self) -> Option<i64> {
+        self.obs.run.metadata.generation
+    }
+
+    /// Sets a condition on the run; true when its status flipped.
+    fn condition(&mut self, kind: &str, status: bool, reason: &str, message: &str) -> bool {
+        let generation = self.generation();
+        set_condition(
+            &mut self.status.conditions,
+            kind,
+            status,
+            reason,
+            message,
+            generation,
+            self.now,
+        )
+    }
+
+    fn event(&mut self, warning: bool, reason: &'static str, message: String) {
+        self.plan.events.push(Event {
+            warning,
+            reason,
+            message,
+        });
+    }
+
+    fn requeue(&mut self, d: Duration) {
+        let d = d.max(Duration::from_millis(200));
+        self.plan.requeue_after = Some(self.plan.requeue_after.map_or(d, |r| r.min(d)));
+    }
+
+    // ---- admission -----------------------------------------------------------------------
+
+    /// Snapshots the spec and params and starts the run, unless it is invalid, its Pipeline
+    /// is missing, or the concurrency policy holds it back. Returns whether it started.
+    fn admit(&mut self) -> bool {
+        let run = self.obs.run;
+        let (spec, root, generation) = match (&run.spec.pipeline, &run.spec.pipeline_ref) {
+            (Some(inline), _) => ((**inline).clone(), "spec.pipeline", run.metadata.generation),
+            (None, Some(name)) => match self.obs.pipeline {
+                Some(pl) => (pl.spec.clone(), "spec", pl.metadata.generation),
+                None => {
+                    let msg = format!("Pipeline {name} does not exist");
+                    if self.condition(cond::VALID, false, cond::REASON_PIPELINE_NOT_FOUND, &msg) {
+                        self.event(true, "PipelineNotFound", msg.clone());
+                    }
+                    self.status.message = Some(msg);
+                    return false;
+                }
+            },
+            (None, None) => {
+                self.invalid(vec![Problem {
+                    path: "spec".into(),
+                    message: "set pipelineRef or pipeline".into(),
+                }]);
+                return false;
+            }
+        };
+        let mut problems = validate_pipeline(&spec, root);
+        let params = match resolve_params(&spec, &run.spec.params) {
+            Ok(p) => p,
+            Err(mut e) => {
+                problems.append(&mut e);
+                BTreeMap::new()
+            }
+        };
+        if !problems.is_empty() {
+            self.invalid(problems);
+            return false;
+        }
+        if !self.concurrency_allows(&spec) {
+            return false;
+        }
+        self.status.steps = spec
+            .steps
+            .iter()
+            .map(|s| StepStatus {
+                name: s.name.clone(),
+                ..Default::default()
+            })
+            .collect();
+        self.status.pipeline_spec = Some(Box::new(spec));
+        self.status.pipeline_generation = generation;
+        self.status.params = params;
+        self.status.phase = RunPhase::Running;
+        self.status.start_time = Some(Time(self.now));
+        self.status.message = None;
+        self.condition(cond::VALID, true, cond::REASON_VALID, "");
+        self.condition(cond::COMPLETE, false, "Running", "");
+        self.event(false, "Started", "run started".into());
+        true
+    }
+
+    fn invalid(&mut self, problems: Vec<Problem>) {
+        let all: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        let msg = truncate(all.join("; "), 2048);
+        self.condition(cond::VALID, false, cond::REASON_INVALID_SPEC, &msg);
+        self.event(true, "InvalidSpec", msg.clone());
+        self.fail_run("InvalidSpec", msg);
+    }
+
+    /// The run may start now under `maxActiveRuns`. Runs are ordered by creation time (then
+    /// name), so two runs reconciled at the same moment reach the same answer.
+    fn concurrency_allows(&mut self, spec: &PipelineSpec) -> bool {
+        let c = &spec.concurrency;
+        let Some(max) = c.max_active_runs else {
+            return true;
+        };
+        if self.obs.run.spec.pipeline_ref.is_none()
+            || matches!(
+                c.policy,
+                ConcurrencyPolicy::Allow | ConcurrencyPolicy::Replace
+            )
+        {
+            return true;
+        }
+        let me = (
+            self.obs
+                .run
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|t| t.0)
+                .unwrap_or(self.now),
+            self.obs.run.metadata.name.clone().unwrap_or_default(),
+        );
+        let ahead = self
+            .obs
+            .siblings
+            .iter()
+            .filter(|s| !s.phase.is_finished())
+            .filter(|s| s.phase == RunPhase::Running || (s.created, s.name.clone()) < me)
+            .count();
+        if ahead < max as usize {
+            return true;
+        }
+        if c.policy == ConcurrencyPolicy::Forbid {
+            let msg = format!("{ahead} runs are active and maxActiveRuns is {max} (policy Forbid)");
+            self.event(true, "ConcurrencyForbidden", msg.clone());
+            self.fail_run("ConcurrencyForbidden", msg);
+        } else {
+            if self.status.phase != RunPhase::Queued {
+                self.event(
+                    false,
+                    "Queued",
+                    format!("waiting: {ahead} runs ahead, maxActiveRuns is {max}"),
+                );
+            }
+            self.status.phase = RunPhase::Queued;
+            self.status.message = Some(format!(
+                "waiting for a slot: {ahead} runs ahead, maxActiveRuns is {max}"
+            ));
+        }
+        false
+    }
+
+    /// Under `Replace`, a run with `maxActiveRuns` newer unfinished runs steps aside.
+    fn replaced(&self, spec: &PipelineSpec) -> bool {
+        let c = &spec.concurrency;
+        let (Some(max), ConcurrencyPolicy::Replace) = (c.max_active_runs, c.policy) else {
+            return false;
+        };
+        let me = (
+            self.obs
+                .run
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|t| t.0)
+                .unwrap_or(self.now),
+            self.obs.run.metadata.name.clone().unwrap_or_default(),
+        );
+        let newer = self
+            .obs
+            .siblings
+            .iter()
+            .filter(|s| !s.phase.is_finished() && (s.created, s.name.clone()) > me)
+            .count();
+        newer >= max as usize
+    }
+
+    // ---- lifecycle -----------------------------------------------------------------------
+
+    fn fail_run(&mut self, reason: &str, message: String) {
+        self.finish_run(RunPhase::Failed, reason, message);
+    }
+
+    fn finish_run(&mut self, phase: RunPhase, reason: &str, message: String) {
+        let was = self.status.phase;
+        self.status.phase = phase;
+        self.status.message = Some(message.clone());
+        self.status.completion_time.get_or_insert(Time(self.now));
+        self.condition(cond::COMPLETE, true, reason, &message);
+        if was != phase {
+            let (warning, ev) = match phase {
+                RunPhase::Succeeded => (false, "Succeeded"),
+                RunPhase::Cancelled => (false, "Cancelled"),
+                _ => (true, "Failed"),
+            };
+            self.event(warning, ev, message);
+        }
+    }
+
+    /// Stops everything: every live child is deleted, unfinished steps become `Cancelled`.
+    fn cancel(&mut self, reason: &str, message: String) {
+        for s in &mut self.status.steps {
+            if !s.phase.is_finished() {
+                s.phase = StepPhase::Cancelled;
+                s.reason = Some(reason.to_string());
+                s.next_attempt_time = None;
+                s.finish_time = Some(Time(self.now));
+                for i in &mut s.items {
+                    if !i.phase.is_finished() {
+                        i.phase = StepPhase::Cancelled;
+                    }
+                }
+            }
+        }
+        self.finish_run(RunPhase::Cancelled, reason, message);
+    }
+
+    fn run_timed_out(&mut self, spec: &PipelineSpec) -> bool {
+        let (Some(limit), Some(start)) = (
+            spec.timeout.as_deref().and_then(|t| parse_duration(t).ok()),
+            self.status.start_time.as_ref(),
+        ) else {
+            return false;
+        };
+        let ran = elapsed_since(start.0, self.now);
+        if ran < limit {
+            self.requeue(limit - ran);
+            return false;
+        }
+        let text = spec.timeout.clone().unwrap_or_default();
+        for s in &mut self.status.steps {
+            if !s.phase.is_finished() {
+                let started = s.phase != StepPhase::Pending;
+                s.phase = if started {
+                    StepPhase::Failed
+                } else {
+                    StepPhase::Cancelled
+                };
+                s.reason = Some("RunTimeout".into());
+                s.message = Some(format!("the run exceeded its timeout of {text}"));
+                s.finish_time = Some(Time(self.now));
+            }
+        }
+        self.fail_run("Timeout", format!("the run exceeded its timeout of {text}"));
+        true
+    }
+
+    /// Carries out a new `spec.rerun`: the named (or every failed) step and everything
+    /// downstream start over; successes elsewhere are kept.
+    fn rerun(&mut self, graph: &Graph) {
+        let Some(req) = &self.obs.run.spec.rerun else {
+            return;
+        };
+        if self.status.last_rerun_id.as_deref() == Some(req.id.as_str()) {
+            return;
+        }
+        self.status.last_rerun_id = Some(req.id.clone());
+        let mut targets = Vec::new();
+        if req.steps.is_empty() {
+            targets.extend(
+                self.status
+                    .steps
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| {
+                        matches!(
+                            s.phase,
+                            StepPhase::Failed | StepPhase::UpstreamFailed | StepPhase::Cancelled
+                        )
+                    })
+                    .map(|(i, _)| i),
+            );
+        } else {
+            for name in &req.steps {
+                match graph.index_of(name) {
+                    Some(i) => targets.push(i),
+                    None => self.event(true, "RerunIgnored", format!("no step named {name}")),
+                }
+            }
+        }
+        let mut reset = vec![false; graph.len()];
+        for t in targets {
+            reset[t] = true;
+            for d in graph.downstream_closure(t) {
+                reset[d] = true;
+            }
+        }
+        let mut count = 0;
+        for (i, s) in self.status.steps.iter_mut().enumerate() {
+            if reset[i] && s.phase.is_finished() {
+                let attempt = s
+                    .items
+                    .iter()
+                    .map(|it| it.attempt)
+                    .max()
+                    .unwrap_or(0)
+                    .max(s.attempt);
+                *s = StepStatus {
+                    name: s.name.clone(),
+                    attempt,
+                    ..Default::default()
+                };
+                count += 1;
+            }
+        }
+        if count > 0 {
+            self.status.phase = RunPhase::Running;
+            self.status.completion_time = None;
+            self.status.message = None;
+            self.condition(cond::COMPLETE, false, "Rerun", "");
+            self.event(false, "Rerun", format!("re-running {count} steps"));
+        }
+    }
+
+    // ---- steps ---------------------------------------------------------------------------
+
+    fn move_steps(&mut self, spec: &PipelineSpec, graph: &Graph, renderer: &Renderer) {
+        let results: BTreeMap<String, Value> = self
+            .status
+            .steps
+            .iter()
+            .filter(|s| s.phase == StepPhase::Succeeded)
+            .filter_map(|s| s.result.clone().map(|r| (s.name.clone(), r)))
+            .collect();
+        let run = self.obs.run;
+        let params = self.status.params.clone();
+        let renderable = Renderable {
+            renderer,
+            spec,
+            run: RunRef {
+                name: run.metadata.name.as_deref().unwrap_or_default(),
+                uid: run.metadata.uid.as_deref().unwrap_or_default(),
+                namespace: run.metadata.namespace.as_deref().unwrap_or_default(),
+                pipeline: run.spec.pipeline_ref.as_deref().unwrap_or("inline"),
+                start_time: self.status.start_time.as_ref().map(|t| t.0),
+            },
+            params: &params,
+            results,
+            config_templates: &self.obs.config_templates,
+        };
+        let mut items: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        // Items of forEach steps already running (for retries and not-yet-started items).
+        for (i, step) in spec.steps.iter().enumerate() {
+            if step.for_each.is_some() && !matches!(self.status.steps[i].phase, StepPhase::Pending)
+            {
+                if let Ok(v) = self.items_of(step) {
+                    items.insert(step.name.clone(), v);
+                }
+            }
+        }
+
+        // 1. Read running children.
+        for (i, step) in spec.steps.iter().enumerate() {
+            if matches!(
+                self.status.steps[i].phase,
+                StepPhase::Running | StepPhase::Retrying
+            ) {
+                let mut insts = Instance::from_step(&self.status.steps[i]);
+                let mut env = Env {
+                    p: self,
+                    r: &renderable,
+                    items: &items,
+                };
+                steps::observe(&mut env, step, &mut insts);
+                steps::aggregate(
+                    &mut self.status.steps[i],
+                    &insts,
+                    step.for_each.is_some(),
+                    self.now,
+                );
+            }
+        }
+        // 2. Slots under maxParallelSteps / suspend.
+        let active: usize = self.status.steps.iter().map(running_children).sum();
+        self.slots = if run.spec.suspend {
+            0
+        } else {
+            spec.concurrency
+                .max_parallel_steps
+                .map_or(usize::MAX, |m| (m as usize).saturating_sub(active))
+        };
+        // 3. Due retries and waiting items of started steps.
+        for (i, step) in spec.steps.iter().enumerate() {
+            if matches!(
+                self.status.steps[i].phase,
+                StepPhase::Running | StepPhase::Retrying
+            ) {
+                let mut insts = Instance::from_step(&self.status.steps[i]);
+                let base = self.status.steps[i].attempt;
+                let mut env = Env {
+                    p: self,
+                    r: &renderable,
+                    items: &items,
+                };
+                steps::launch(&mut env, step, base, &mut insts);
+                steps::aggregate(
+                    &mut self.status.steps[i],
+                    &insts,
+                    step.for_each.is_some(),
+                    self.now,
+                );
+            }
+        }
+        // 4. New steps, skips and upstream failures.
+        let states: Vec<_> = self
+            .status
+            .steps
+            .iter()
+            .map(|s| node_state(s.phase))
+            .collect();
+        let Ok(ready) = graph.readiness(&states, None) else {
+            return;
+        };
+        for i in ready.skip {
+            self.settle(
+                i,
+                StepPhase::Skipped,
+                "TriggerRule",
+                format!("trigger rule {:?} not met", spec.steps[i].trigger_rule),
+            );
+        }
+        for i in ready.upstream_failed {
+            let failed: Vec<&str> = graph
+                .upstream(i)
+                .iter()
+                .filter(|u| node_state(self.status.steps[**u].phase).is_failure())
+                .map(|u| spec.steps[*u].name.as_str())
+                .collect();
+            self.settle(
+                i,
+                StepPhase::UpstreamFailed,
+                "UpstreamFailed",
+                format!("upstream failed: {}", failed.join(", ")),
+            );
+        }
+        for i in ready.start {
+            if self.slots == 0 {
+                self.status.steps[i].message =
+                    Some("waiting for a slot (maxParallelSteps or suspend)".into());
+                continue;
+            }
+            let step = &spec.steps[i];
+            let mut insts = vec![Instance::default()];
+            if step.for_each.is_some() {
+                match self.items_of(step) {
+                    Ok(v) if v.is_empty() => {
+                        self.settle(
+                            i,
+                            StepPhase::Skipped,
+                            "NoItems",
+                            "forEach has no items".into(),
+                        );
+                        continue;
+                    }
+                    Ok(v) => {
+                        insts = (0..v.len())
+                            .map(|k| Instance {
+                                index: Some(k as u32),
+                                ..Default::default()
+                            })
+                            .collect();
+                        items.insert(step.name.clone(), v);
+                    }
+                    Err(msg) => {
+                        self.settle(i, StepPhase::Failed, "InvalidForEach", msg.clone());
+                        self.event(true, "StepFailed", format!("step {}: {msg}", step.name));
+                        continue;
+                    }
+                }
+            }
+            let base = self.status.steps[i].attempt;
+            let mut env = Env {
+                p: self,
+                r: &renderable,
+                items: &items,
+            };
+            steps::launch(&mut env, step, base, &mut insts);
+            steps::aggregate(
+                &mut self.status.steps[i],
+                &insts,
+                step.for_each.is_some(),
+                self.now,
+            );
+        }
+    }
+
+    fn items_of(&self, step: &Step) -> Result<Vec<Value>, String> {
+        let Some(fe) = &step.for_each else {
+            return Ok(Vec::new());
+        };
+        if let Some(items) = &fe.items {
+            return items_from_literal(items.clone(), DEFAULT_MAX_ITEMS).map_err(|e| e.to_string());
+        }
+        let from = fe.from_step.as_deref().unwrap_or_default();
+        let result = self
+            .status
+            .steps
+            .iter()
+            .find(|s| s.name == from)
+            .and_then(|s| s.result.clone());
+        let text = match result {
+            Some(Value::String(s)) => s,
+            Some(v) => v.to_string(),
+            None => return Err(format!("step {from} has no result to iterate over")),
+        };
+        items_from_result(&text, fe.key.as_deref(), DEFAULT_MAX_ITEMS)
+            .map_err(|e| format!("result of step {from}: {e}"))
+    }
+
+    fn settle(&mut self, i: usize, phase: StepPhase, reason: &str, message: String) {
+        let s = &mut self.status.steps[i];
+        s.phase = phase;
+        s.reason = Some(reason.into());
+        s.message = Some(message);
+        s.finish_time = Some(Time(self.now));
+    }
+
+    fn conclude(&mut self, spec: &PipelineSpec, graph: &Graph) {
+        let states: Vec<_> = self
+            .status
+            .steps
+            .iter()
+            .map(|s| node_state(s.phase))
+            .collect();
+        match graph.outcome(&states) {
+            Ok(RunOutcome::Succeeded) => self.finish_run(
+                RunPhase::Succeeded,
+                "Succeeded",
+                "every step succeeded or was skipped".into(),
+            ),
+            Ok(RunOutcome::Failed) => {
+                let first = spec
+                    .steps
+                    .iter()
+                    .zip(&self.status.steps)
+                    .find(|(_, s)| s.phase == StepPhase::Failed);
+                let msg = match first {
+                    Some((step, s)) => format!(
+                        "step {} failed: {}",
+                        step.name,
+                        s.reason.clone().unwrap_or_default()
+                    ),
+                    None => "a step failed".into(),
+                };
+                self.fail_run("StepFailed", msg);
+            }
+            _ => {}
+        }
+    }
+
+    /// Deletes what should not exist: every child of a cancelled run, and the children of
+    /// finished steps whose delete policy says so. Repeated every reconcile, so a lost delete
+    /// is retried.
+    fn clean_up(&mut self, spec: &PipelineSpec) {
+        let cancelled = self.status.phase == RunPhase::Cancelled;
+        let mut doomed: Vec<ChildRef> = Vec::new();
+        for c in self.obs.children.iter().filter(|c| !c.deleting) {
+            let step = spec
+                .steps
+                .iter()
+                .zip(&self.status.steps)
+                .find(|(s, _)| s.name == c.step);
+            let by_policy = step.is_some_and(|(s, st)| {
+                let policy = s
+                    .delete_policy
+                    .or(spec.defaults.delete_policy)
+                    .unwrap_or_default();
+                st.phase.is_finished()
+                    && match policy {
+                        DeletePolicy::Never => false,
+                        DeletePolicy::Always => true,
+                        DeletePolicy::IfSucceeded => st.phase == StepPhase::Succeeded,
+                        DeletePolicy::IfFailed => st.phase == StepPhase::Failed,
+                    }
+            });
+            if cancelled || by_policy {
+                doomed.push(ChildRef {
+                    kind: c.kind.clone(),
+                    name: c.name.clone(),
+                });
+            }
+        }
+        for d in doomed {
+            if !self.plan.delete.contains(&d) {
+                self.plan.delete.push(d);
+            }
+        }
+    }
+
+    fn finish(mut self) -> Plan {
+        let total = self.status.steps.len();
+        if total > 0 {
+            let done = self
+                .status
+                .steps
+                .iter()
+                .filter(|s| s.phase.is_finished())
+                .count();
+            self.status.progress = Some(format!("{done}/{total}"));
+        }
+        self.status.observed_generation = self.generation();
+        self.plan.status = self.status;
+        self.plan
+    }
+}
+
+fn running_children(s: &StepStatus) -> usize {
+    if s.items.is_empty() {
+        usize::from(s.phase == StepPhase::Running)
+    } else {
+        s.items
+            .iter()
+            .filter(|i| i.phase == StepPhase::Running)
+            .count()
+    }
+}
+
+struct Env<'p, 'a, 'r> {
+    p: &'p mut Planner<'a>,
+    r: &'r Renderable<'r>,
+    items: &'r BTreeMap<String, Vec<Value>>,
+}
+
+impl StepEnv for Env<'_, '_, '_> {
+    fn now(&self) -> Timestamp {
+        self.p.now
+    }
+    fn child(&self, name: &str) -> Option<&ObservedChild> {
+        self.p.obs.children.iter().find(|c| c.name == name)
+    }
+    fn render(&self, child: &ChildSpec<'_>) -> Result<Manifest, RenderFailure> {
+        self.r.child(child)
+    }
+    fn items(&self, step: &Step) -> &[Value] {
+        self.items
+            .get(&step.name)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+    fn apply(&mut self, m: Manifest) {
+        self.p.plan.apply.push(m);
+    }
+    fn delete(&mut self, c: ChildRef) {
+        self.p.plan.delete.push(c);
+    }
+    fn event(&mut self, warning: bool, reason: &'static str, message: String) {
+        self.p.event(warning, reason, message);
+    }
+    fn requeue(&mut self, d: Duration) {
+        self.p.requeue(d);
+    }
+    fn take_slot(&mut self) -> bool {
+        if self.p.slots == 0 {
+            return false;
+        }
+        self.p.slots = self.p.slots.saturating_sub(1);
+        true
+    }
+}
+
+/// Adds `d` to `t`, saturating; for callers computing deadlines.
+pub fn deadline(t: Timestamp, d: Duration) -> Timestamp {
+    add(t, d)
+}

@@ -1,0 +1,299 @@
+//! From a step of the run's pipeline snapshot to the manifest of one child: the template
+//! context (the seed's `jinja_job_args`, params, run, step, item, upstream results), the
+//! template's text, the render, and the fields weir owns stamped on top.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use serde_json::{Map, Value, json};
+use weir_api::labels;
+use weir_api::v1alpha1::{PipelineSpec, Step, TemplateRef};
+use weir_render::{Builtin, Identity, RenderContext, Renderer, RunInfo, StepInfo, TemplateSource};
+
+use crate::names::child_name;
+use crate::observe::Manifest;
+
+/// The run a child belongs to.
+#[derive(Debug, Clone)]
+pub struct RunRef<'a> {
+    /// The run's name.
+    pub name: &'a str,
+    /// The run's uid (for the ownerReference).
+    pub uid: &'a str,
+    /// The run's namespace.
+    pub namespace: &'a str,
+    /// The Pipeline's name (`inline` for runs with an inline spec).
+    pub pipeline: &'a str,
+    /// When the run started.
+    pub start_time: Option<Timestamp>,
+}
+
+/// One child to render: a step, an item and an attempt.
+#[derive(Debug, Clone)]
+pub struct ChildSpec<'a> {
+    /// The step.
+    pub step: &'a Step,
+    /// The forEach index, if any.
+    pub index: Option<u32>,
+    /// The forEach item, if any.
+    pub item: Option<&'a Value>,
+    /// The attempt (1-based).
+    pub attempt: u32,
+}
+
+/// Why a child could not be rendered. Not retried: the same inputs fail the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderFailure {
+    /// `TemplateError` or `TemplateNotFound`.
+    pub reason: &'static str,
+    /// What the renderer said (template, line, column, undefined name).
+    pub message: String,
+}
+
+/// Inputs shared by every child of one reconcile.
+#[derive(Debug, Clone)]
+pub struct Renderable<'a> {
+    /// The renderer (compiled built-ins, cached user templates).
+    pub renderer: &'a Renderer,
+    /// The pipeline snapshot.
+    pub spec: &'a PipelineSpec,
+    /// The run.
+    pub run: RunRef<'a>,
+    /// The run's parameter values.
+    pub params: &'a BTreeMap<String, String>,
+    /// Results of finished steps.
+    pub results: BTreeMap<String, Value>,
+    /// ConfigMap template texts by (ConfigMap, key).
+    pub config_templates: &'a BTreeMap<(String, String), String>,
+}
+
+impl Renderable<'_> {
+    /// Renders and stamps the child for `child`, named deterministically.
+    pub fn child(&self, child: &ChildSpec<'_>) -> Result<Manifest, RenderFailure> {
+        let step = child.step;
+        let name = child_name(self.run.name, &step.name, child.index, child.attempt);
+        let mut ctx = RenderContext {
+            job: Value::Null,
+            params: self.params.clone(),
+            run: RunInfo {
+                name: self.run.name.to_string(),
+                uid: self.run.uid.to_string(),
+                pipeline: self.run.pipeline.to_string(),
+                namespace: self.run.namespace.to_string(),
+                attempt: child.attempt,
+                start_time: self.run.start_time.map(|t| t.to_string()),
+            },
+            step: StepInfo {
+                name: step.name.clone(),
+                index: child.index.map(|i| i as usize),
+            },
+            item: child.item.cloned(),
+            envs: BTreeMap::new(),
+            results: self.results.clone(),
+        };
+        let (raw_job, envs, template) = self.job_values(step, &name);
+        let fail = |e: weir_render::RenderError| RenderFailure {
+            reason: "TemplateError",
+            message: e.to_string(),
+        };
+        // Templated strings (command, args, env values, jobArgs) render against the context
+        // without `job`, like the seed's KubernetesJobOperator template_fields.
+        ctx.job = self.renderer.render_value(&raw_job, &ctx).map_err(fail)?;
+        let envs = self
+            .renderer
+            .render_value(&serde_json::to_value(envs).unwrap_or_default(), &ctx)
+            .map_err(fail)?;
+        ctx.envs = serde_json::from_value(envs).unwrap_or_default();
+        let source = self.source(&template)?;
+        let identity = self.identity(&name, step, child);
+        if produces_job(step, &source) {
+            let mut job = self.renderer.render_job(&source, &ctx).map_err(fail)?;
+            weir_render::stamp_job(&mut job, &identity);
+            Ok(Manifest::Job(Box::new(job)))
+        } else {
+            let mut obj = self.renderer.render_manifest(&source, &ctx).map_err(fail)?;
+            weir_render::stamp_manifest(&mut obj, &identity).map_err(fail)?;
+            Ok(Manifest::Object(obj))
+        }
+    }
+
+    /// The `job` value, the `envs` map and the template reference for a step.
+    fn job_values(
+        &self,
+        step: &Step,
+        child: &str,
+    ) -> (Value, BTreeMap<String, String>, TemplateRef) {
+        let d = &self.spec.defaults;
+        let mut job = Map::new();
+        let mut envs = BTreeMap::new();
+        let template;
+        if let Some(j) = &step.job {
+            job = j.job_args.clone();
+            put(&mut job, "image", j.image.as_ref().map(|v| json!(v)));
+            put_list(&mut job, "command", &j.command);
+            put_list(&mut job, "args", &j.args);
+            put_list(&mut job, "volumes", &j.volumes);
+            put(
+                &mut job,
+                "resources",
+                j.resources.as_ref().or(d.resources.as_ref()).map(to_json),
+            );
+            let env_from: Vec<Value> = d.env_from.iter().chain(&j.env_from).map(to_json).collect();
+            put_list(&mut job, "envFrom", &env_from);
+            envs = j.env.clone();
+            template = j
+                .template
+                .clone()
+                .or_else(|| d.template.clone())
+                .unwrap_or_else(|| builtin("job"));
+        } else if let Some(s) = &step.spark {
+            if let Value::Object(m) = to_json(s) {
+                job = m;
+            }
+            template = s.template.clone().unwrap_or_else(|| builtin("spark"));
+        } else if let Some(dbt) = &step.dbt {
+            if let Value::Object(m) = to_json(dbt) {
+                job = m;
+            }
+            let env_from: Vec<Value> = d
+                .env_from
+                .iter()
+                .chain(&dbt.env_from)
+                .map(to_json)
+                .collect();
+            put_list(&mut job, "envFrom", &env_from);
+            template = dbt.template.clone().unwrap_or_else(|| builtin("dbt"));
+        } else if let Some(r) = &step.resource {
+            job = r.job_args.clone();
+            template = r.template.clone();
+        } else {
+            template = builtin("job");
+        }
+        job.entry("name").or_insert_with(|| json!(child));
+        put(
+            &mut job,
+            "serviceAccountName",
+            d.service_account_name.as_ref().map(|v| json!(v)),
+        );
+        put_map(&mut job, "labels", &d.labels);
+        put_map(&mut job, "annotations", &d.annotations);
+        put_map(&mut job, "nodeSelector", &d.node_selector);
+        put_list(&mut job, "tolerations", &d.tolerations);
+        put(&mut job, "affinity", d.affinity.as_ref().map(to_json));
+        let pull: Vec<Value> = d.image_pull_secrets.iter().map(|n| json!(n)).collect();
+        put_list(&mut job, "imagePullSecrets", &pull);
+        (Value::Object(job), envs, template)
+    }
+
+    fn source(&self, t: &TemplateRef) -> Result<TemplateSource, RenderFailure> {
+        if let Some(text) = &t.inline {
+            return Ok(TemplateSource::Inline {
+                name: "inline".into(),
+                text: text.clone(),
+            });
+        }
+        if let Some(r) = &t.config_map_key_ref {
+            return match self.config_templates.get(&(r.name.clone(), r.key.clone())) {
+                Some(text) => Ok(TemplateSource::config_map(&r.name, &r.key, text.clone())),
+                None => Err(RenderFailure {
+                    reason: "TemplateNotFound",
+                    message: format!("ConfigMap {} has no key {}", r.name, r.key),
+                }),
+            };
+        }
+        let name = t.builtin.as_deref().unwrap_or("job");
+        name.parse::<Builtin>()
+            .map(TemplateSource::Builtin)
+            .map_err(|e| RenderFailure {
+                reason: "TemplateNotFound",
+                message: e.to_string(),
+            })
+    }
+
+    fn identity(&self, name: &str, step: &Step, child: &ChildSpec<'_>) -> Identity {
+        let mut l = BTreeMap::new();
+        l.insert(labels::PIPELINE.to_string(), label_value(self.run.pipeline));
+        l.insert(labels::RUN.to_string(), label_value(self.run.name));
+        l.insert(labels::STEP.to_string(), step.name.clone());
+        l.insert(labels::ATTEMPT.to_string(), child.attempt.to_string());
+        l.insert(labels::MANAGED_BY.to_string(), "weir".to_string());
+        if let Some(i) = child.index {
+            l.insert(labels::INDEX.to_string(), i.to_string());
+        }
+        Identity {
+            name: name.to_string(),
+            namespace: self.run.namespace.to_string(),
+            labels: l,
+            annotations: BTreeMap::new(),
+            owner: owner_reference(self.run.name, self.run.uid),
+        }
+    }
+}
+
+/// The controller ownerReference every child carries: deleting the run deletes them.
+pub fn owner_reference(run: &str, uid: &str) -> OwnerReference {
+    OwnerReference {
+        api_version: format!("{}/{}", weir_api::GROUP, weir_api::VERSION),
+        kind: "PipelineRun".into(),
+        name: run.to_string(),
+        uid: uid.to_string(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }
+}
+
+/// Label values are at most 63 characters; run and pipeline names can be longer (253).
+fn label_value(v: &str) -> String {
+    v.chars()
+        .take(63)
+        .collect::<String>()
+        .trim_end_matches(['-', '.', '_'])
+        .to_string()
+}
+
+fn produces_job(step: &Step, source: &TemplateSource) -> bool {
+    match source {
+        TemplateSource::Builtin(b) => *b != Builtin::Spark,
+        TemplateSource::Inline { .. } => step.job.is_some() || step.dbt.is_some(),
+    }
+}
+
+fn builtin(name: &str) -> TemplateRef {
+    TemplateRef {
+        builtin: Some(name.into()),
+        ..TemplateRef::default()
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: T) -> Value {
+    serde_json::to_value(v).unwrap_or_default()
+}
+
+/// Typed fields win over `jobArgs` of the same name, but only when set: the built-in
+/// templates test keys with `is defined`, so an empty field must stay absent.
+fn put(job: &mut Map<String, Value>, key: &str, value: Option<Value>) {
+    if let Some(v) = value {
+        job.insert(key.to_string(), v);
+    }
+}
+
+fn put_list<T: serde::Serialize>(job: &mut Map<String, Value>, key: &str, items: &[T]) {
+    if !items.is_empty() {
+        job.insert(key.to_string(), to_json(items));
+    }
+}
+
+fn put_map(job: &mut Map<String, Value>, key: &str, map: &BTreeMap<String, String>) {
+    if map.is_empty() {
+        return;
+    }
+    let entry = job
+        .entry(key.to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(m) = entry {
+        for (k, v) in map {
+            m.entry(k.clone()).or_insert_with(|| json!(v));
+        }
+    }
+}
