@@ -1,5 +1,6 @@
 //! Controller settings (flags of `weir controller`).
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// How the controllers run.
@@ -9,14 +10,44 @@ pub struct Config {
     pub namespace: Option<String>,
     /// Reconciles running at once per controller.
     pub workers: u16,
-    /// Identifies this replica in Events (the pod name in a cluster).
+    /// Identifies this replica in Events and in the Lease (the pod name in a cluster).
     pub instance: Option<String>,
     /// Wait after a failed reconcile before trying again.
     pub error_backoff: Duration,
+    /// Requests a second to the API server (token bucket); 0 disables the limit.
+    pub qps: f64,
+    /// Requests allowed in a burst above `qps`.
+    pub burst: u32,
+    /// Where to serve `/metrics`, `/healthz` and `/readyz`; `None` serves nothing.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Leader election; `None` runs the controllers at once (one replica).
+    pub leader_election: Option<LeaseConfig>,
+}
+
+/// The Lease replicas compete for.
+#[derive(Debug, Clone)]
+pub struct LeaseConfig {
+    /// The Lease's name.
+    pub name: String,
+    /// The Lease's namespace (the controller's own).
+    pub namespace: String,
+    /// How long a leader holds the lease without renewing it.
+    pub duration_seconds: u64,
+    /// Extra time allowed for clock skew before a standby takes over.
+    pub grace_seconds: u64,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { namespace: None, workers: 16, instance: None, error_backoff: Duration::from_secs(5) }
+        Self {
+            namespace: None,
+            workers: 16,
+            instance: None,
+            error_backoff: Duration::from_secs(5),
+            qps: 50.0,
+            burst: 100,
+            metrics_addr: None,
+            leader_election: None,
+        }
     }
 }

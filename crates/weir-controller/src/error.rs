@@ -56,6 +56,12 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// The client could not be built (kubeconfig, in-cluster config).
+    #[error("kubernetes client: {0}")]
+    Client(#[source] kube::Error),
+    /// Leader election failed or the lease was lost.
+    #[error("leader election: {0}")]
+    Leader(String),
     /// An object without namespace or name reached a namespaced reconcile.
     #[error("object has no {0}")]
     MissingField(&'static str),
@@ -73,6 +79,8 @@ impl Error {
             Error::UnknownKind(_) => "UnknownKind",
             Error::DeleteRun { .. } => "DeleteRun",
             Error::MissingField(_) => "MissingField",
+            Error::Client(_) => "Client",
+            Error::Leader(_) => "Leader",
         }
     }
 

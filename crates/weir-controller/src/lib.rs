@@ -1,13 +1,17 @@
 //! The only crate that talks to the API server. It gathers what the planner needs from
 //! watch caches, calls the pure planner in `weir-core`, and carries out the plan: server-side
-//! apply of children, deletes, one status patch, Events.
+//! apply of children, deletes, one status patch, Events. Around that: metrics, health,
+//! leader election and a rate-limited client.
 //!
 //! Decisions do not belong here: if a branch needs more than "apply each, delete each", it
 //! belongs in `weir-core`, where it can be tested without a cluster.
 
 mod apply;
+pub mod client;
 pub mod config;
 mod error;
+pub mod health;
+pub mod metrics;
 mod observe;
 pub mod pipelines;
 pub mod runs;
@@ -17,32 +21,136 @@ pub use error::Error;
 
 use std::sync::Arc;
 
+use futures::future::{FutureExt, Shared as SharedFuture};
 use futures::StreamExt;
 use kube::Client;
-use kube::runtime::events::Reporter;
+use kube::runtime::events::{Recorder, Reporter};
+use kube_lease_manager::LeaseManagerBuilder;
 
-/// Runs the PipelineRun and Pipeline controllers until `shutdown` resolves; running
-/// reconciles finish first.
-pub async fn run(
-    client: Client,
-    config: Config,
-    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
-) -> Result<(), Error> {
+use crate::health::Health;
+use crate::metrics::Metrics;
+
+/// A shutdown signal every task can wait on.
+pub type Shutdown = SharedFuture<futures::future::BoxFuture<'static, ()>>;
+
+/// Runs weir until `shutdown` resolves: the metrics/health server, then (once this replica
+/// leads, with leader election on) the PipelineRun and Pipeline controllers. Losing the
+/// lease is an error: the process exits and Kubernetes restarts it as a standby, the way
+/// kube-controller-manager behaves, so two replicas never reconcile at once.
+pub async fn run(config: Config, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), Error> {
+    let shutdown: Shutdown = shutdown.boxed().shared();
+    let metrics = Arc::new(Metrics::new());
+    let health = Arc::new(Health::default());
+    let client = client::build(metrics.clone(), config.qps, config.burst).await.map_err(Error::Client)?;
+    if let Some(addr) = config.metrics_addr {
+        let (m, h, s) = (metrics.clone(), health.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(e) = health::serve(addr, m, h, s).await {
+                tracing::error!(error = %e, %addr, "the metrics server stopped");
+            }
+        });
+    }
+    let Some(lease) = &config.leader_election else {
+        health.set_leadership(true);
+        metrics.leader.set(1);
+        run_controllers(client, &config, metrics, health, shutdown).await;
+        return Ok(());
+    };
+    let identity = config.instance.clone().unwrap_or_else(|| format!("weir-{}", std::process::id()));
+    let manager = LeaseManagerBuilder::new(client.clone(), &lease.name)
+        .with_namespace(&lease.namespace)
+        .with_identity(&identity)
+        .with_duration(lease.duration_seconds)
+        .with_grace(lease.grace_seconds)
+        .with_field_manager(weir_api::FIELD_MANAGER)
+        .build()
+        .await
+        .map_err(|e| Error::Leader(e.to_string()))?;
+    let (mut leading, task) = manager.watch().await;
+    let became_leader = async {
+        loop {
+            let now = *leading.borrow_and_update();
+            health.set_leadership(now);
+            if now {
+                return true;
+            }
+            tracing::info!(%identity, lease = %lease.name, "standing by: another replica leads");
+            if leading.changed().await.is_err() {
+                return false;
+            }
+        }
+    };
+    let led = tokio::select! {
+        l = became_leader => l,
+        _ = shutdown.clone() => false,
+    };
+    if !led {
+        drop(leading);
+        let _ = task.await;
+        return Ok(());
+    }
+    tracing::info!(%identity, lease = %lease.name, "leading");
+    metrics.leader.set(1);
+    let mut watch = leading.clone();
+    let lost = async move {
+        while watch.changed().await.is_ok() {
+            if !*watch.borrow() {
+                return;
+            }
+        }
+    }
+    .shared();
+    let stop = futures::future::select(shutdown.clone(), lost.clone()).map(|_| ()).boxed().shared();
+    run_controllers(client, &config, metrics.clone(), health.clone(), stop).await;
+    metrics.leader.set(0);
+    let lost_it = lost.now_or_never().is_some();
+    // Dropping the receiver makes the lease manager release the lease, so a standby takes
+    // over at once instead of after the lease expires.
+    drop(leading);
+    let _ = task.await;
+    if lost_it {
+        return Err(Error::Leader("lost the lease; exiting so a standby can take over".into()));
+    }
+    Ok(())
+}
+
+async fn run_controllers(client: Client, config: &Config, metrics: Arc<Metrics>, health: Arc<Health>, shutdown: Shutdown) {
     let reporter = Reporter { controller: "weir".into(), instance: config.instance.clone() };
-    let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
-    let runs = runs::controller(client.clone(), &config, reporter.clone(), shutdown.clone());
-    let pipelines = pipelines::controller(client, &config, reporter, shutdown);
+    let runs = runs::controller(client.clone(), config, reporter.clone(), metrics.clone(), health.clone(), shutdown.clone());
+    let pipelines = pipelines::controller(client, config, reporter, metrics, health, shutdown);
     let (a, b) = futures::join!(runs.collect::<Vec<()>>(), pipelines.collect::<Vec<()>>());
     tracing::info!(runs = a.len(), pipelines = b.len(), "controllers stopped");
-    Ok(())
 }
 
 /// Shared by every reconcile of one controller.
 pub(crate) struct Shared<T> {
     pub client: Client,
     pub config: Config,
-    pub recorder: kube::runtime::events::Recorder,
+    pub recorder: Recorder,
+    pub metrics: Arc<Metrics>,
     pub inner: T,
 }
 
 pub(crate) type Ctx<T> = Arc<Shared<T>>;
+
+/// Counts a reconcile, its duration and its outcome.
+pub(crate) async fn instrumented<F, T>(metrics: &Metrics, controller: &'static str, fut: F) -> Result<T, Error>
+where
+    F: std::future::Future<Output = Result<T, Error>>,
+{
+    use crate::metrics::{ControllerLabel, ErrorLabels};
+    let label = ControllerLabel { controller };
+    metrics.reconciles.get_or_create(&label).inc();
+    let in_flight = metrics.in_flight.get_or_create(&label).clone();
+    in_flight.inc();
+    let start = std::time::Instant::now();
+    let res = fut.await;
+    in_flight.dec();
+    metrics.reconcile_duration.get_or_create(&label).observe(start.elapsed().as_secs_f64());
+    if let Err(e) = &res {
+        if !e.is_conflict() {
+            metrics.reconcile_errors.get_or_create(&ErrorLabels { controller, category: e.category() }).inc();
+        }
+    }
+    res
+}

@@ -17,7 +17,9 @@ use weir_core::pipeline::{RunSummary, plan_pipeline};
 
 use crate::config::Config;
 use crate::error::{Error, is_not_found};
-use crate::{Ctx, Shared};
+use crate::health::{Health, Synced};
+use crate::metrics::Metrics;
+use crate::{Ctx, Shared, instrumented};
 
 /// What pipeline reconciles share.
 pub(crate) struct PipelineState {
@@ -29,24 +31,50 @@ pub fn controller(
     client: Client,
     config: &Config,
     reporter: Reporter,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) -> impl Stream<Item = ()> {
     let (pipelines_api, runs_api): (Api<Pipeline>, Api<PipelineRun>) = match &config.namespace {
         Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
         None => (Api::all(client.clone()), Api::all(client.clone())),
     };
+    let (s_runs, s_pipelines) = (Synced::default(), Synced::default());
     let (runs, writer) = reflector::store::<PipelineRun>();
     let run_stream = reflector::reflector(writer, watcher(runs_api, watcher::Config::default()))
         .modify(|r| r.managed_fields_mut().clear())
         .default_backoff()
+        .inspect({
+            let s = s_runs.clone();
+            move |e| s.observe(e)
+        })
         .touched_objects();
+    let (pipelines, pl_writer) = reflector::store::<Pipeline>();
+    let pipeline_stream = reflector::reflector(pl_writer, watcher(pipelines_api, watcher::Config::default()))
+        .modify(|p| p.managed_fields_mut().clear())
+        .default_backoff()
+        .inspect({
+            let s = s_pipelines.clone();
+            move |e| s.observe(e)
+        })
+        .touched_objects();
+    {
+        let caches = [s_runs, s_pipelines];
+        health.expect_controller();
+        tokio::spawn(async move {
+            crate::health::until_synced(&caches).await;
+            tracing::info!("pipeline caches synced");
+            health.controller_synced();
+        });
+    }
     let ctx = Arc::new(Shared {
         client: client.clone(),
         config: config.clone(),
         recorder: Recorder::new(client, reporter),
+        metrics,
         inner: PipelineState { runs },
     });
-    Controller::new(pipelines_api, watcher::Config::default())
+    Controller::for_stream(pipeline_stream, pipelines)
         .with_config(kube::runtime::controller::Config::default().concurrency(config.workers))
         .watches_stream(run_stream, |run: PipelineRun| {
             let name = run.spec.pipeline_ref.clone()?;
@@ -62,6 +90,10 @@ pub fn controller(
 }
 
 async fn reconcile(pipeline: Arc<Pipeline>, ctx: Ctx<PipelineState>) -> Result<Action, Error> {
+    instrumented(&ctx.metrics, "pipeline", reconcile_pipeline(pipeline.clone(), ctx.clone())).await
+}
+
+async fn reconcile_pipeline(pipeline: Arc<Pipeline>, ctx: Ctx<PipelineState>) -> Result<Action, Error> {
     let ns = pipeline.namespace().ok_or(Error::MissingField("namespace"))?;
     let name = pipeline.name_any();
     let runs: Vec<RunSummary> = ctx

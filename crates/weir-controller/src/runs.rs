@@ -22,8 +22,10 @@ use weir_render::Renderer;
 use crate::apply::{self, Kinds};
 use crate::config::Config;
 use crate::error::Error;
+use crate::health::{Health, Synced};
+use crate::metrics::{KindLabel, Metrics, Pending, StartedByLabel};
 use crate::observe::{self, Caches};
-use crate::{Ctx, Shared};
+use crate::{Ctx, Shared, instrumented};
 
 /// What run reconciles share besides the client.
 pub(crate) struct RunState {
@@ -32,6 +34,8 @@ pub(crate) struct RunState {
     kinds: Kinds,
     /// Runs to look at again because a sibling finished (queued runs wait for that).
     wake: mpsc::UnboundedSender<ObjectRef<PipelineRun>>,
+    /// Runs with a trigger waiting for a reconcile (`weir_queue_depth`).
+    pending: Pending<PipelineRun>,
 }
 
 fn api<K>(client: &Client, ns: &Option<String>) -> Api<K>
@@ -50,58 +54,103 @@ pub fn controller(
     client: Client,
     config: &Config,
     reporter: Reporter,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) -> impl Stream<Item = ()> {
     let ns = &config.namespace;
+    let pending = Pending::<PipelineRun>::new(&metrics, "pipelinerun");
+    let (s_jobs, s_pods, s_pipelines, s_runs) = (Synced::default(), Synced::default(), Synced::default(), Synced::default());
     let children = watcher::Config::default().labels(labels::RUN);
     let (jobs, jobs_writer) = reflector::store::<Job>();
+    let p = pending.clone();
     let job_stream = reflector::reflector(jobs_writer, watcher(api::<Job>(&client, ns), children.clone()))
         .modify(strip)
         .default_backoff()
-        .touched_objects();
+        .inspect({ let s = s_jobs.clone(); move |e| s.observe(e) })
+        .touched_objects()
+        .inspect(move |j| {
+            if let Ok(j) = j {
+                if let (Some(run), Some(ns)) = (j.labels().get(labels::RUN), j.namespace()) {
+                    p.add(ObjectRef::new(run).within(&ns));
+                }
+            }
+        });
     let (pods, pods_writer) = reflector::store::<Pod>();
     let pod_stream = reflector::reflector(pods_writer, watcher(api::<Pod>(&client, ns), children))
         .modify(strip)
         .default_backoff()
+        .inspect({ let s = s_pods.clone(); move |e| s.observe(e) })
         .touched_objects();
     let (pipelines, pl_writer) = reflector::store::<Pipeline>();
     let pl_stream = reflector::reflector(pl_writer, watcher(api::<Pipeline>(&client, ns), watcher::Config::default()))
         .modify(strip)
         .default_backoff()
+        .inspect({ let s = s_pipelines.clone(); move |e| s.observe(e) })
         .touched_objects();
-    let runs_api = api::<PipelineRun>(&client, ns);
-    let ctl = Controller::new(runs_api, watcher::Config::default());
-    let runs_store = ctl.store();
+    let (runs_store, runs_writer) = reflector::store::<PipelineRun>();
+    let p = pending.clone();
+    let run_stream = reflector::reflector(runs_writer, watcher(api::<PipelineRun>(&client, ns), watcher::Config::default()))
+        .modify(strip)
+        .default_backoff()
+        .inspect({ let s = s_runs.clone(); move |e| s.observe(e) })
+        .touched_objects()
+        .inspect(move |r| {
+            if let Ok(r) = r {
+                p.add(ObjectRef::from_obj(r));
+            }
+        });
     let (wake, woken) = mpsc::unbounded();
+    {
+        let caches = [s_runs, s_pipelines, s_jobs, s_pods];
+        health.expect_controller();
+        let health = health.clone();
+        tokio::spawn(async move {
+            crate::health::until_synced(&caches).await;
+            tracing::info!("pipelinerun caches synced");
+            health.controller_synced();
+        });
+    }
+    metrics.watch_runs(runs_store.clone());
     let state = RunState {
         caches: Caches { runs: runs_store.clone(), pipelines, jobs, pods },
         renderer: Renderer::new(),
         kinds: Kinds::default(),
         wake,
+        pending: pending.clone(),
     };
     let ctx = Arc::new(Shared {
         client: client.clone(),
         config: config.clone(),
         recorder: Recorder::new(client, reporter),
+        metrics,
         inner: state,
     });
     let for_pipeline = runs_store.clone();
-    ctl.with_config(kube::runtime::controller::Config::default().concurrency(config.workers))
+    let (p1, p2) = (pending.clone(), pending);
+    Controller::for_stream(run_stream, runs_store)
+        .with_config(kube::runtime::controller::Config::default().concurrency(config.workers))
         .owns_stream(job_stream)
-        .watches_stream(pod_stream, |pod: Pod| {
+        .watches_stream(pod_stream, move |pod: Pod| {
             let run = pod.labels().get(labels::RUN)?.clone();
-            Some(ObjectRef::new(&run).within(&pod.namespace()?))
+            let r = ObjectRef::new(&run).within(&pod.namespace()?);
+            p1.add(r.clone());
+            Some(r)
         })
         // A new or changed Pipeline matters to its runs that have not started yet.
         .watches_stream(pl_stream, move |pl: Pipeline| {
             let (name, ns) = (pl.name_any(), pl.namespace());
-            for_pipeline
+            let refs: Vec<_> = for_pipeline
                 .state()
                 .into_iter()
                 .filter(|r| r.namespace() == ns && r.spec.pipeline_ref.as_ref() == Some(&name))
                 .filter(|r| r.status.as_ref().is_none_or(|s| s.pipeline_spec.is_none()))
                 .map(|r| ObjectRef::from_obj(&*r))
-                .collect::<Vec<_>>()
+                .collect();
+            for r in &refs {
+                p2.add(r.clone());
+            }
+            refs
         })
         .reconcile_on(woken)
         .graceful_shutdown_on(shutdown)
@@ -122,6 +171,11 @@ fn strip<K: Resource>(obj: &mut K) {
 }
 
 async fn reconcile(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Action, Error> {
+    ctx.inner.pending.done(&ObjectRef::from_obj(&*run));
+    instrumented(&ctx.metrics, "pipelinerun", reconcile_run(run.clone(), ctx.clone())).await
+}
+
+async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Action, Error> {
     let ns = run.namespace().ok_or(Error::MissingField("namespace"))?;
     let name = run.name_any();
     if run.metadata.deletion_timestamp.is_some() {
@@ -179,11 +233,43 @@ async fn reconcile(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Action, 
     if plan.status.phase.is_finished() && !old.phase.is_finished() {
         wake_queued(st, &run, &ns);
     }
+    record(&ctx.metrics, &run, &old, &plan.status);
     tracing::debug!(run = %name, phase = plan.status.phase.as_str(), applied = plan.apply.len(), deleted = plan.delete.len(), "reconciled");
     Ok(match plan.requeue_after {
         Some(d) => Action::requeue(d),
         None => Action::await_change(),
     })
+}
+
+/// Counts what this reconcile changed: runs started, steps finished (with their duration).
+fn record(metrics: &Metrics, run: &PipelineRun, old: &weir_api::v1alpha1::PipelineRunStatus, new: &weir_api::v1alpha1::PipelineRunStatus) {
+    if old.pipeline_spec.is_none() && new.pipeline_spec.is_some() {
+        let by = run.annotations().get(labels::STARTED_BY).map(String::as_str);
+        let started_by = match by {
+            Some("manual") => "manual",
+            Some("schedule") => "schedule",
+            Some("bucket") => "bucket",
+            Some("backfill") => "backfill",
+            _ => "api",
+        };
+        metrics.runs_started.get_or_create(&StartedByLabel { started_by }).inc();
+    }
+    let Some(spec) = &new.pipeline_spec else { return };
+    for (step, st) in spec.steps.iter().zip(&new.steps) {
+        let was = old.steps.iter().find(|s| s.name == st.name).map(|s| s.phase.is_finished()).unwrap_or(false);
+        let outcome = match st.phase {
+            weir_api::v1alpha1::StepPhase::Succeeded => "Succeeded",
+            weir_api::v1alpha1::StepPhase::Failed => "Failed",
+            _ => continue,
+        };
+        if was {
+            continue;
+        }
+        let (Some(start), Some(end)) = (&st.start_time, &st.finish_time) else { continue };
+        let kind = if step.spark.is_some() { "spark" } else if step.dbt.is_some() { "dbt" } else if step.resource.is_some() { "resource" } else { "job" };
+        let secs = end.0.duration_since(start.0).as_secs_f64().max(0.0);
+        metrics.step_duration.get_or_create(&KindLabel { kind, outcome }).observe(secs);
+    }
 }
 
 /// Queued runs of the same Pipeline may start now that this one is finished.
@@ -211,6 +297,7 @@ async fn publish(recorder: &Recorder, run: &PipelineRun, e: &weir_core::Event) {
 }
 
 fn error_policy(run: Arc<PipelineRun>, err: &Error, ctx: Ctx<RunState>) -> Action {
+    ctx.inner.pending.done(&ObjectRef::from_obj(&*run));
     if err.is_conflict() {
         return Action::requeue(Duration::from_millis(200));
     }

@@ -60,6 +60,27 @@ struct ControllerArgs {
     /// Log filter, e.g. `info`, `weir_controller=debug` (RUST_LOG syntax).
     #[arg(long, default_value = "info", env = "WEIR_LOG")]
     log: String,
+    /// Serve /metrics, /healthz and /readyz here (e.g. 0.0.0.0:8080 in a pod).
+    #[arg(long, env = "WEIR_METRICS_ADDR")]
+    metrics_addr: Option<std::net::SocketAddr>,
+    /// Requests a second to the API server (token bucket); 0 disables the limit.
+    #[arg(long, default_value_t = 50.0, env = "WEIR_QPS")]
+    qps: f64,
+    /// Requests allowed in a burst above --qps.
+    #[arg(long, default_value_t = 100, env = "WEIR_BURST")]
+    burst: u32,
+    /// Compete for a Lease so only one replica reconciles at a time.
+    #[arg(long, env = "WEIR_LEADER_ELECTION")]
+    leader_election: bool,
+    /// The Lease's name.
+    #[arg(long, default_value = "weir-controller", env = "WEIR_LEASE_NAME")]
+    lease_name: String,
+    /// The Lease's namespace (default: POD_NAMESPACE, else `default`).
+    #[arg(long, env = "POD_NAMESPACE")]
+    lease_namespace: Option<String>,
+    /// Seconds a leader holds the lease without renewing it.
+    #[arg(long, default_value_t = 15, env = "WEIR_LEASE_DURATION")]
+    lease_duration: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -130,17 +151,20 @@ async fn controller(args: ControllerArgs) -> ExitCode {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
-    let client = match kube::Client::try_default().await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot build a Kubernetes client");
-            return ExitCode::FAILURE;
-        }
-    };
+    let leader_election = args.leader_election.then(|| weir_controller::config::LeaseConfig {
+        name: args.lease_name.clone(),
+        namespace: args.lease_namespace.clone().unwrap_or_else(|| "default".into()),
+        duration_seconds: args.lease_duration,
+        grace_seconds: 2,
+    });
     let config = weir_controller::Config {
         namespace: args.namespace,
         workers: args.workers,
         instance: std::env::var("POD_NAME").ok(),
+        qps: args.qps,
+        burst: args.burst,
+        metrics_addr: args.metrics_addr,
+        leader_election,
         ..Default::default()
     };
     let shutdown = async {
@@ -155,7 +179,7 @@ async fn controller(args: ControllerArgs) -> ExitCode {
         tracing::info!("shutting down: finishing running reconciles");
     };
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "weir controller starting");
-    match weir_controller::run(client, config, shutdown).await {
+    match weir_controller::run(config, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "controller failed");
