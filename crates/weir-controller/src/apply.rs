@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use k8s_openapi::api::batch::v1::Job;
+use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::pinned_kind;
-use kube::Client;
 use weir_core::{ChildKind, ChildRef, Manifest};
 
 use crate::error::{Error, is_not_found};
@@ -20,7 +20,12 @@ pub(crate) struct Kinds {
 }
 
 impl Kinds {
-    async fn resource(&self, client: &Client, api_version: &str, kind: &str) -> Result<ApiResource, Error> {
+    async fn resource(
+        &self,
+        client: &Client,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<ApiResource, Error> {
         let key = (api_version.to_string(), kind.to_string());
         if let Some(ar) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
             return Ok(ar);
@@ -30,7 +35,9 @@ impl Kinds {
             None => ("", api_version),
         };
         let gvk = GroupVersionKind::gvk(group, version, kind);
-        let (ar, _caps) = pinned_kind(client, &gvk).await.map_err(|_| Error::UnknownKind(format!("{api_version}/{kind}")))?;
+        let (ar, _caps) = pinned_kind(client, &gvk)
+            .await
+            .map_err(|_| Error::UnknownKind(format!("{api_version}/{kind}")))?;
         if let Ok(mut c) = self.cache.lock() {
             c.insert(key, ar.clone());
         }
@@ -38,7 +45,13 @@ impl Kinds {
     }
 
     /// The dynamic API for a child kind.
-    pub(crate) async fn api(&self, client: &Client, ns: &str, api_version: &str, kind: &str) -> Result<Api<DynamicObject>, Error> {
+    pub(crate) async fn api(
+        &self,
+        client: &Client,
+        ns: &str,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<Api<DynamicObject>, Error> {
         let ar = self.resource(client, api_version, kind).await?;
         Ok(Api::namespaced_with(client.clone(), ns, &ar))
     }
@@ -50,22 +63,41 @@ fn params() -> PatchParams {
 
 /// Server-side applies one child. Applying an existing child with the same content changes
 /// nothing, which is what makes a replayed plan harmless.
-pub(crate) async fn apply(client: &Client, kinds: &Kinds, ns: &str, m: &Manifest) -> Result<(), Error> {
+pub(crate) async fn apply(
+    client: &Client,
+    kinds: &Kinds,
+    ns: &str,
+    m: &Manifest,
+) -> Result<(), Error> {
     match m {
         Manifest::Job(job) => {
             let name = job.metadata.name.clone().unwrap_or_default();
             let api: Api<Job> = Api::namespaced(client.clone(), ns);
             api.patch(&name, &params(), &Patch::Apply(job.as_ref()))
                 .await
-                .map_err(|source| Error::ApplyChild { kind: "Job".into(), name, source })?;
+                .map_err(|source| Error::ApplyChild {
+                    kind: "Job".into(),
+                    name,
+                    source,
+                })?;
         }
         Manifest::Object(v) => {
-            let name = v["metadata"]["name"].as_str().unwrap_or_default().to_string();
-            let (av, kind) = (v["apiVersion"].as_str().unwrap_or_default(), v["kind"].as_str().unwrap_or_default());
+            let name = v["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let (av, kind) = (
+                v["apiVersion"].as_str().unwrap_or_default(),
+                v["kind"].as_str().unwrap_or_default(),
+            );
             let api = kinds.api(client, ns, av, kind).await?;
             api.patch(&name, &params(), &Patch::Apply(v))
                 .await
-                .map_err(|source| Error::ApplyChild { kind: kind.to_string(), name, source })?;
+                .map_err(|source| Error::ApplyChild {
+                    kind: kind.to_string(),
+                    name,
+                    source,
+                })?;
         }
     }
     Ok(())
@@ -73,17 +105,32 @@ pub(crate) async fn apply(client: &Client, kinds: &Kinds, ns: &str, m: &Manifest
 
 /// Deletes one child in the background (its pods follow through their ownerReferences;
 /// Jobs default to orphaning them, so the policy is explicit). Gone already is fine.
-pub(crate) async fn delete(client: &Client, kinds: &Kinds, ns: &str, c: &ChildRef) -> Result<(), Error> {
+pub(crate) async fn delete(
+    client: &Client,
+    kinds: &Kinds,
+    ns: &str,
+    c: &ChildRef,
+) -> Result<(), Error> {
     let dp = DeleteParams::background();
     let (kind, result) = match &c.kind {
-        ChildKind::Job => ("Job".to_string(), Api::<Job>::namespaced(client.clone(), ns).delete(&c.name, &dp).await.map(|_| ())),
+        ChildKind::Job => (
+            "Job".to_string(),
+            Api::<Job>::namespaced(client.clone(), ns)
+                .delete(&c.name, &dp)
+                .await
+                .map(|_| ()),
+        ),
         ChildKind::Other { api_version, kind } => {
             let api = kinds.api(client, ns, api_version, kind).await?;
             (kind.clone(), api.delete(&c.name, &dp).await.map(|_| ()))
         }
     };
     match result {
-        Err(e) if !is_not_found(&e) => Err(Error::DeleteChild { kind, name: c.name.clone(), source: e }),
+        Err(e) if !is_not_found(&e) => Err(Error::DeleteChild {
+            kind,
+            name: c.name.clone(),
+            source: e,
+        }),
         _ => Ok(()),
     }
 }

@@ -29,7 +29,11 @@ impl Bucket {
     /// A full bucket. `qps <= 0` disables limiting.
     pub fn new(qps: f64, burst: u32) -> Self {
         let burst = f64::from(burst.max(1));
-        Self { qps, burst, state: Mutex::new((burst, Instant::now())) }
+        Self {
+            qps,
+            burst,
+            state: Mutex::new((burst, Instant::now())),
+        }
     }
 
     /// Waits for a token; returns whether it had to wait.
@@ -44,7 +48,11 @@ impl Bucket {
             s.0 = (s.0 + refill).min(self.burst);
             s.1 = now;
             s.0 -= 1.0;
-            if s.0 >= 0.0 { Duration::ZERO } else { Duration::from_secs_f64(-s.0 / self.qps) }
+            if s.0 >= 0.0 {
+                Duration::ZERO
+            } else {
+                Duration::from_secs_f64(-s.0 / self.qps)
+            }
         };
         if wait.is_zero() {
             return false;
@@ -57,9 +65,25 @@ impl Bucket {
 /// The verb of a request, as the API server would name it.
 pub fn verb<B>(req: &Request<B>) -> &'static str {
     let query = req.uri().query().unwrap_or_default();
-    let named = req.uri().path().trim_end_matches('/').rsplit('/').next().is_some_and(|last| {
-        !matches!(last, "jobs" | "pods" | "pipelineruns" | "pipelines" | "configmaps" | "events" | "leases" | "sparkapplications")
-    });
+    let named = req
+        .uri()
+        .path()
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| {
+            !matches!(
+                last,
+                "jobs"
+                    | "pods"
+                    | "pipelineruns"
+                    | "pipelines"
+                    | "configmaps"
+                    | "events"
+                    | "leases"
+                    | "sparkapplications"
+            )
+        });
     match *req.method() {
         Method::GET if query.contains("watch=true") || query.contains("watch=1") => "watch",
         Method::GET if named => "get",
@@ -88,7 +112,11 @@ struct Instrument {
 impl<S> Layer<S> for Instrument {
     type Service = Instrumented<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        Instrumented { inner, metrics: self.metrics.clone(), bucket: self.bucket.clone() }
+        Instrumented {
+            inner,
+            metrics: self.metrics.clone(),
+            bucket: self.bucket.clone(),
+        }
     }
 }
 
@@ -115,7 +143,10 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let verb = verb(&req);
-        self.metrics.kube_requests.get_or_create(&VerbLabel { verb }).inc();
+        self.metrics
+            .kube_requests
+            .get_or_create(&VerbLabel { verb })
+            .inc();
         // Futures are lazy: nothing is sent before the returned future is polled, which is
         // after a token was taken. Watches are long-lived: one token each, like client-go.
         let sent = self.inner.call(req);
@@ -131,8 +162,13 @@ where
 
 /// A client from the kubeconfig (or in-cluster config) with the instrumentation above.
 pub async fn build(metrics: Arc<Metrics>, qps: f64, burst: u32) -> Result<Client, kube::Error> {
-    let config = kube::Config::infer().await.map_err(kube::Error::InferConfig)?;
-    let layer = Instrument { metrics, bucket: Arc::new(Bucket::new(qps, burst)) };
+    let config = kube::Config::infer()
+        .await
+        .map_err(kube::Error::InferConfig)?;
+    let layer = Instrument {
+        metrics,
+        bucket: Arc::new(Bucket::new(qps, burst)),
+    };
     Ok(ClientBuilder::try_from(config)?.with_layer(&layer).build())
 }
 
@@ -152,12 +188,46 @@ mod tests {
     fn verbs_are_named_like_the_api_server_names_them() {
         let jobs = "/apis/batch/v1/namespaces/n/jobs";
         assert_eq!(verb(&req(Method::GET, jobs, None)), "list");
-        assert_eq!(verb(&req(Method::GET, &format!("{jobs}?watch=true&resourceVersion=1"), None)), "watch");
-        assert_eq!(verb(&req(Method::GET, &format!("{jobs}/r-a-1"), None)), "get");
-        assert_eq!(verb(&req(Method::PATCH, &format!("{jobs}/r-a-1?fieldManager=x"), Some("application/apply-patch+yaml"))), "apply");
-        assert_eq!(verb(&req(Method::PATCH, &format!("{jobs}/r-a-1"), Some("application/merge-patch+json"))), "patch");
-        assert_eq!(verb(&req(Method::DELETE, &format!("{jobs}/r-a-1"), None)), "delete");
-        assert_eq!(verb(&req(Method::POST, "/apis/events.k8s.io/v1/namespaces/n/events", None)), "create");
+        assert_eq!(
+            verb(&req(
+                Method::GET,
+                &format!("{jobs}?watch=true&resourceVersion=1"),
+                None
+            )),
+            "watch"
+        );
+        assert_eq!(
+            verb(&req(Method::GET, &format!("{jobs}/r-a-1"), None)),
+            "get"
+        );
+        assert_eq!(
+            verb(&req(
+                Method::PATCH,
+                &format!("{jobs}/r-a-1?fieldManager=x"),
+                Some("application/apply-patch+yaml")
+            )),
+            "apply"
+        );
+        assert_eq!(
+            verb(&req(
+                Method::PATCH,
+                &format!("{jobs}/r-a-1"),
+                Some("application/merge-patch+json")
+            )),
+            "patch"
+        );
+        assert_eq!(
+            verb(&req(Method::DELETE, &format!("{jobs}/r-a-1"), None)),
+            "delete"
+        );
+        assert_eq!(
+            verb(&req(
+                Method::POST,
+                "/apis/events.k8s.io/v1/namespaces/n/events",
+                None
+            )),
+            "create"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -171,6 +241,9 @@ mod tests {
             b.take().await;
         }
         let took = start.elapsed();
-        assert!(took >= Duration::from_millis(990) && took <= Duration::from_millis(1100), "10 more at 10 qps take ~1s, took {took:?}");
+        assert!(
+            took >= Duration::from_millis(990) && took <= Duration::from_millis(1100),
+            "10 more at 10 qps take ~1s, took {took:?}"
+        );
     }
 }

@@ -46,7 +46,8 @@ impl Health {
     pub fn ready(&self) -> bool {
         let known = self.leadership_known.load(Ordering::SeqCst);
         let leader = self.leader.load(Ordering::SeqCst);
-        let synced = self.synced.load(Ordering::SeqCst) >= self.controllers.load(Ordering::SeqCst).max(1);
+        let synced =
+            self.synced.load(Ordering::SeqCst) >= self.controllers.load(Ordering::SeqCst).max(1);
         known && (!leader || synced)
     }
 }
@@ -97,13 +98,25 @@ pub async fn serve(
         .with_state(AppState { metrics, health });
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "serving /metrics, /healthz, /readyz");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 async fn metrics_handler(State(s): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics.encode())
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        s.metrics.encode(),
+    )
 }
 
 async fn ready_handler(State(s): State<AppState>) -> impl IntoResponse {
-    if s.health.ready() { (StatusCode::OK, "ready") } else { (StatusCode::SERVICE_UNAVAILABLE, "not ready") }
+    if s.health.ready() {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+    }
 }

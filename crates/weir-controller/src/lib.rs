@@ -21,8 +21,8 @@ pub use error::Error;
 
 use std::sync::Arc;
 
-use futures::future::{FutureExt, Shared as SharedFuture};
 use futures::StreamExt;
+use futures::future::{FutureExt, Shared as SharedFuture};
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
 use kube_lease_manager::LeaseManagerBuilder;
@@ -37,11 +37,16 @@ pub type Shutdown = SharedFuture<futures::future::BoxFuture<'static, ()>>;
 /// leads, with leader election on) the PipelineRun and Pipeline controllers. Losing the
 /// lease is an error: the process exits and Kubernetes restarts it as a standby, the way
 /// kube-controller-manager behaves, so two replicas never reconcile at once.
-pub async fn run(config: Config, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), Error> {
+pub async fn run(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
     let shutdown: Shutdown = shutdown.boxed().shared();
     let metrics = Arc::new(Metrics::new());
     let health = Arc::new(Health::default());
-    let client = client::build(metrics.clone(), config.qps, config.burst).await.map_err(Error::Client)?;
+    let client = client::build(metrics.clone(), config.qps, config.burst)
+        .await
+        .map_err(Error::Client)?;
     if let Some(addr) = config.metrics_addr {
         let (m, h, s) = (metrics.clone(), health.clone(), shutdown.clone());
         tokio::spawn(async move {
@@ -56,7 +61,10 @@ pub async fn run(config: Config, shutdown: impl std::future::Future<Output = ()>
         run_controllers(client, &config, metrics, health, shutdown).await;
         return Ok(());
     };
-    let identity = config.instance.clone().unwrap_or_else(|| format!("weir-{}", std::process::id()));
+    let identity = config
+        .instance
+        .clone()
+        .unwrap_or_else(|| format!("weir-{}", std::process::id()));
     let manager = LeaseManagerBuilder::new(client.clone(), &lease.name)
         .with_namespace(&lease.namespace)
         .with_identity(&identity)
@@ -100,7 +108,10 @@ pub async fn run(config: Config, shutdown: impl std::future::Future<Output = ()>
         }
     }
     .shared();
-    let stop = futures::future::select(shutdown.clone(), lost.clone()).map(|_| ()).boxed().shared();
+    let stop = futures::future::select(shutdown.clone(), lost.clone())
+        .map(|_| ())
+        .boxed()
+        .shared();
     run_controllers(client, &config, metrics.clone(), health.clone(), stop).await;
     metrics.leader.set(0);
     let lost_it = lost.now_or_never().is_some();
@@ -109,14 +120,32 @@ pub async fn run(config: Config, shutdown: impl std::future::Future<Output = ()>
     drop(leading);
     let _ = task.await;
     if lost_it {
-        return Err(Error::Leader("lost the lease; exiting so a standby can take over".into()));
+        return Err(Error::Leader(
+            "lost the lease; exiting so a standby can take over".into(),
+        ));
     }
     Ok(())
 }
 
-async fn run_controllers(client: Client, config: &Config, metrics: Arc<Metrics>, health: Arc<Health>, shutdown: Shutdown) {
-    let reporter = Reporter { controller: "weir".into(), instance: config.instance.clone() };
-    let runs = runs::controller(client.clone(), config, reporter.clone(), metrics.clone(), health.clone(), shutdown.clone());
+async fn run_controllers(
+    client: Client,
+    config: &Config,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    shutdown: Shutdown,
+) {
+    let reporter = Reporter {
+        controller: "weir".into(),
+        instance: config.instance.clone(),
+    };
+    let runs = runs::controller(
+        client.clone(),
+        config,
+        reporter.clone(),
+        metrics.clone(),
+        health.clone(),
+        shutdown.clone(),
+    );
     let pipelines = pipelines::controller(client, config, reporter, metrics, health, shutdown);
     let (a, b) = futures::join!(runs.collect::<Vec<()>>(), pipelines.collect::<Vec<()>>());
     tracing::info!(runs = a.len(), pipelines = b.len(), "controllers stopped");
@@ -134,7 +163,11 @@ pub(crate) struct Shared<T> {
 pub(crate) type Ctx<T> = Arc<Shared<T>>;
 
 /// Counts a reconcile, its duration and its outcome.
-pub(crate) async fn instrumented<F, T>(metrics: &Metrics, controller: &'static str, fut: F) -> Result<T, Error>
+pub(crate) async fn instrumented<F, T>(
+    metrics: &Metrics,
+    controller: &'static str,
+    fut: F,
+) -> Result<T, Error>
 where
     F: std::future::Future<Output = Result<T, Error>>,
 {
@@ -146,11 +179,20 @@ where
     let start = std::time::Instant::now();
     let res = fut.await;
     in_flight.dec();
-    metrics.reconcile_duration.get_or_create(&label).observe(start.elapsed().as_secs_f64());
-    if let Err(e) = &res {
-        if !e.is_conflict() {
-            metrics.reconcile_errors.get_or_create(&ErrorLabels { controller, category: e.category() }).inc();
-        }
+    metrics
+        .reconcile_duration
+        .get_or_create(&label)
+        .observe(start.elapsed().as_secs_f64());
+    if let Err(e) = &res
+        && !e.is_conflict()
+    {
+        metrics
+            .reconcile_errors
+            .get_or_create(&ErrorLabels {
+                controller,
+                category: e.category(),
+            })
+            .inc();
     }
     res
 }

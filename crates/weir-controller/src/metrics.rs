@@ -94,11 +94,16 @@ impl Metrics {
         let reconcile_errors = Family::default();
         // 1 ms .. ~65 s.
         let reconcile_duration = Family::<ControllerLabel, Histogram>::new_with_constructor(|| {
-            Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.001, 2.0, 17))
+            Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+                0.001, 2.0, 17,
+            ))
         });
         // 1 s .. ~36 h: steps run from seconds (a copy) to a day (a backfill).
         let step_duration = Family::<KindLabel, Histogram>::new_with_constructor(|| {
-            Histogram::new([1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 129600.0].into_iter())
+            Histogram::new([
+                1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0,
+                28800.0, 86400.0, 129600.0,
+            ])
         });
         let runs_started = Family::default();
         let queue_depth = Family::default();
@@ -107,18 +112,67 @@ impl Metrics {
         let kube_throttled = Counter::default();
         let leader = Gauge::default();
         registry.register("reconciles", "Reconciles started", reconciles.clone());
-        registry.register("reconcile_errors", "Reconciles that failed, by error category", reconcile_errors.clone());
-        registry.register("reconcile_duration_seconds", "How long reconciles take", reconcile_duration.clone());
-        registry.register("step_duration_seconds", "How long steps take from first start to finish", step_duration.clone());
-        registry.register("runs_started", "Runs started, by how they were started", runs_started.clone());
-        registry.register("queue_depth", "Objects with a trigger waiting for a reconcile", queue_depth.clone());
-        registry.register("reconciles_in_flight", "Reconciles running now", in_flight.clone());
-        registry.register("kube_requests", "Requests to the Kubernetes API server, by verb", kube_requests.clone());
-        registry.register("kube_throttled", "Requests delayed by the client-side rate limiter", kube_throttled.clone());
-        registry.register("leader", "1 while this replica is the active one", leader.clone());
+        registry.register(
+            "reconcile_errors",
+            "Reconciles that failed, by error category",
+            reconcile_errors.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "How long reconciles take",
+            reconcile_duration.clone(),
+        );
+        registry.register(
+            "step_duration_seconds",
+            "How long steps take from first start to finish",
+            step_duration.clone(),
+        );
+        registry.register(
+            "runs_started",
+            "Runs started, by how they were started",
+            runs_started.clone(),
+        );
+        registry.register(
+            "queue_depth",
+            "Objects with a trigger waiting for a reconcile",
+            queue_depth.clone(),
+        );
+        registry.register(
+            "reconciles_in_flight",
+            "Reconciles running now",
+            in_flight.clone(),
+        );
+        registry.register(
+            "kube_requests",
+            "Requests to the Kubernetes API server, by verb",
+            kube_requests.clone(),
+        );
+        registry.register(
+            "kube_throttled",
+            "Requests delayed by the client-side rate limiter",
+            kube_throttled.clone(),
+        );
+        registry.register(
+            "leader",
+            "1 while this replica is the active one",
+            leader.clone(),
+        );
         let runs = RunsSlot::default();
         registry.register_collector(Box::new(RunPhases(runs.clone())));
-        Self { registry, reconciles, reconcile_errors, reconcile_duration, step_duration, runs_started, queue_depth, in_flight, kube_requests, kube_throttled, leader, runs }
+        Self {
+            registry,
+            reconciles,
+            reconcile_errors,
+            reconcile_duration,
+            step_duration,
+            runs_started,
+            queue_depth,
+            in_flight,
+            kube_requests,
+            kube_throttled,
+            leader,
+            runs,
+        }
     }
 
     /// Counts `weir_runs{phase}` from this cache at each scrape.
@@ -154,19 +208,38 @@ struct PhaseLabel {
 
 impl Collector for RunPhases {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let phases = [RunPhase::Pending, RunPhase::Queued, RunPhase::Running, RunPhase::Succeeded, RunPhase::Failed, RunPhase::Cancelled];
+        let phases = [
+            RunPhase::Pending,
+            RunPhase::Queued,
+            RunPhase::Running,
+            RunPhase::Succeeded,
+            RunPhase::Failed,
+            RunPhase::Cancelled,
+        ];
         let mut counts = [0i64; 6];
-        let runs = self.0.lock().ok().and_then(|s| s.as_ref().map(Store::state)).unwrap_or_default();
+        let runs = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(Store::state))
+            .unwrap_or_default();
         for r in runs {
             let p = r.status.as_ref().map(|s| s.phase).unwrap_or_default();
             if let Some(i) = phases.iter().position(|x| *x == p) {
                 counts[i] += 1;
             }
         }
-        let mut family = encoder.encode_descriptor("runs", "PipelineRuns by phase", None, prometheus_client::metrics::MetricType::Gauge)?;
+        let mut family = encoder.encode_descriptor(
+            "runs",
+            "PipelineRuns by phase",
+            None,
+            prometheus_client::metrics::MetricType::Gauge,
+        )?;
         for (phase, n) in phases.iter().zip(counts) {
             let g = ConstGauge::new(n);
-            g.encode(family.encode_family(&PhaseLabel { phase: phase.as_str() })?)?;
+            g.encode(family.encode_family(&PhaseLabel {
+                phase: phase.as_str(),
+            })?)?;
         }
         Ok(())
     }
@@ -182,7 +255,10 @@ pub(crate) struct Pending<K: kube::Resource> {
 
 impl<K: kube::Resource> Clone for Pending<K> {
     fn clone(&self) -> Self {
-        Self { set: self.set.clone(), gauge: self.gauge.clone() }
+        Self {
+            set: self.set.clone(),
+            gauge: self.gauge.clone(),
+        }
     }
 }
 
@@ -191,7 +267,13 @@ where
     K::DynamicType: std::hash::Hash + Eq + Clone,
 {
     pub(crate) fn new(metrics: &Metrics, controller: &'static str) -> Self {
-        Self { set: Arc::default(), gauge: metrics.queue_depth.get_or_create(&ControllerLabel { controller }).clone() }
+        Self {
+            set: Arc::default(),
+            gauge: metrics
+                .queue_depth
+                .get_or_create(&ControllerLabel { controller })
+                .clone(),
+        }
     }
 
     pub(crate) fn add(&self, r: ObjectRef<K>) {

@@ -33,15 +33,30 @@ pub(crate) fn pipeline(c: &Caches, run: &PipelineRun, ns: &str) -> Option<Arc<Pi
 
 /// The other runs of the same Pipeline.
 pub(crate) fn siblings(c: &Caches, run: &PipelineRun, ns: &str) -> Vec<Sibling> {
-    let Some(pipeline) = &run.spec.pipeline_ref else { return Vec::new() };
+    let Some(pipeline) = &run.spec.pipeline_ref else {
+        return Vec::new();
+    };
     c.runs
         .state()
         .iter()
-        .filter(|r| r.namespace().as_deref() == Some(ns) && r.spec.pipeline_ref.as_ref() == Some(pipeline) && r.uid() != run.uid())
+        .filter(|r| {
+            r.namespace().as_deref() == Some(ns)
+                && r.spec.pipeline_ref.as_ref() == Some(pipeline)
+                && r.uid() != run.uid()
+        })
         .map(|r| Sibling {
             name: r.name_any(),
-            created: r.metadata.creation_timestamp.as_ref().map(|t| t.0).unwrap_or_default(),
-            phase: r.status.as_ref().map(|s| s.phase).unwrap_or(RunPhase::Pending),
+            created: r
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|t| t.0)
+                .unwrap_or_default(),
+            phase: r
+                .status
+                .as_ref()
+                .map(|s| s.phase)
+                .unwrap_or(RunPhase::Pending),
         })
         .collect()
 }
@@ -57,7 +72,8 @@ pub(crate) async fn children(
     now: jiff::Timestamp,
 ) -> Result<Vec<ObservedChild>, Error> {
     let uid = run.uid().unwrap_or_default();
-    let owned_by = |refs: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference], uid: &str| refs.iter().any(|o| o.uid == uid);
+    let owned_by = |refs: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference],
+                    uid: &str| refs.iter().any(|o| o.uid == uid);
     let jobs: Vec<Arc<Job>> = c
         .jobs
         .state()
@@ -71,11 +87,18 @@ pub(crate) async fn children(
             .pods
             .state()
             .into_iter()
-            .filter(|p| p.namespace().as_deref() == Some(ns) && p.labels().get(labels::RUN) == Some(&run_name))
+            .filter(|p| {
+                p.namespace().as_deref() == Some(ns)
+                    && p.labels().get(labels::RUN) == Some(&run_name)
+            })
             .collect();
         for job in jobs {
             let job_uid = job.uid().unwrap_or_default();
-            let mine: Vec<Pod> = pods.iter().filter(|p| owned_by(p.owner_references(), &job_uid)).map(|p| (**p).clone()).collect();
+            let mine: Vec<Pod> = pods
+                .iter()
+                .filter(|p| owned_by(p.owner_references(), &job_uid))
+                .map(|p| (**p).clone())
+                .collect();
             out.push(ObservedChild {
                 kind: ChildKind::Job,
                 name: job.name_any(),
@@ -91,13 +114,25 @@ pub(crate) async fn children(
 
 /// Children of kinds weir does not keep caches for (SparkApplications, user kinds) are read
 /// by name while their step runs. Rare and few, so a read beats another watch per kind.
-async fn other_children(client: &Client, kinds: &Kinds, run: &PipelineRun, ns: &str) -> Result<Vec<ObservedChild>, Error> {
-    let Some(status) = &run.status else { return Ok(Vec::new()) };
-    let Some(spec) = &status.pipeline_spec else { return Ok(Vec::new()) };
+async fn other_children(
+    client: &Client,
+    kinds: &Kinds,
+    run: &PipelineRun,
+    ns: &str,
+) -> Result<Vec<ObservedChild>, Error> {
+    let Some(status) = &run.status else {
+        return Ok(Vec::new());
+    };
+    let Some(spec) = &status.pipeline_spec else {
+        return Ok(Vec::new());
+    };
     let mut out = Vec::new();
     for (step, st) in spec.steps.iter().zip(&status.steps) {
         let (av, kind) = if step.spark.is_some() {
-            ("sparkoperator.k8s.io/v1beta2".to_string(), "SparkApplication".to_string())
+            (
+                "sparkoperator.k8s.io/v1beta2".to_string(),
+                "SparkApplication".to_string(),
+            )
         } else if step.resource.is_some() {
             match resource_kind(step, &st.children) {
                 Some(k) => k,
@@ -119,11 +154,25 @@ async fn other_children(client: &Client, kinds: &Kinds, run: &PipelineRun, ns: &
                         Some(r) => rules_state(&value, &r.success_when, &r.failure_when),
                         None => spark_application_state(&value),
                     };
-                    out.push(ObservedChild { kind: ChildKind::Other { api_version: av.clone(), kind: kind.clone() }, name: name.clone(), step: step.name.clone(), state, deleting });
+                    out.push(ObservedChild {
+                        kind: ChildKind::Other {
+                            api_version: av.clone(),
+                            kind: kind.clone(),
+                        },
+                        name: name.clone(),
+                        step: step.name.clone(),
+                        state,
+                        deleting,
+                    });
                 }
                 Ok(None) => {}
                 Err(e) if is_not_found(&e) => {}
-                Err(source) => return Err(Error::Read { what: format!("{kind} {name}"), source }),
+                Err(source) => {
+                    return Err(Error::Read {
+                        what: format!("{kind} {name}"),
+                        source,
+                    });
+                }
             }
         }
     }
@@ -131,21 +180,35 @@ async fn other_children(client: &Client, kinds: &Kinds, run: &PipelineRun, ns: &
 }
 
 /// The apiVersion and kind a resource step renders, read from its inline template's text.
-fn resource_kind(step: &weir_api::v1alpha1::Step, _children: &[String]) -> Option<(String, String)> {
+fn resource_kind(
+    step: &weir_api::v1alpha1::Step,
+    _children: &[String],
+) -> Option<(String, String)> {
     let text = step.resource.as_ref()?.template.inline.as_ref()?;
-    let field = |key: &str| text.lines().find_map(|l| l.strip_prefix(key).map(|v| v.trim().trim_matches('"').to_string()));
+    let field = |key: &str| {
+        text.lines().find_map(|l| {
+            l.strip_prefix(key)
+                .map(|v| v.trim().trim_matches('"').to_string())
+        })
+    };
     Some((field("apiVersion:")?, field("kind:")?))
 }
 
 /// Texts of the ConfigMap keys the run's templates use.
-pub(crate) async fn config_templates(client: &Client, spec: Option<&PipelineSpec>, ns: &str) -> Result<BTreeMap<(String, String), String>, Error> {
+pub(crate) async fn config_templates(
+    client: &Client,
+    spec: Option<&PipelineSpec>,
+    ns: &str,
+) -> Result<BTreeMap<(String, String), String>, Error> {
     let mut out = BTreeMap::new();
     let Some(spec) = spec else { return Ok(out) };
     let refs: Vec<&TemplateRef> = spec
         .steps
         .iter()
         .filter_map(|s| {
-            s.job.as_ref().and_then(|j| j.template.as_ref())
+            s.job
+                .as_ref()
+                .and_then(|j| j.template.as_ref())
                 .or(s.spark.as_ref().and_then(|x| x.template.as_ref()))
                 .or(s.dbt.as_ref().and_then(|x| x.template.as_ref()))
                 .or(s.resource.as_ref().map(|r| &r.template))
@@ -158,7 +221,10 @@ pub(crate) async fn config_templates(client: &Client, spec: Option<&PipelineSpec
         if out.contains_key(&key) {
             continue;
         }
-        let cm = api.get_opt(&r.name).await.map_err(|source| Error::Read { what: format!("ConfigMap {}", r.name), source })?;
+        let cm = api.get_opt(&r.name).await.map_err(|source| Error::Read {
+            what: format!("ConfigMap {}", r.name),
+            source,
+        })?;
         if let Some(text) = cm.and_then(|cm| cm.data).and_then(|mut d| d.remove(&r.key)) {
             out.insert(key, text);
         }

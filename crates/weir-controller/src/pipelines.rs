@@ -36,7 +36,10 @@ pub fn controller(
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) -> impl Stream<Item = ()> {
     let (pipelines_api, runs_api): (Api<Pipeline>, Api<PipelineRun>) = match &config.namespace {
-        Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
+        Some(ns) => (
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
+        ),
         None => (Api::all(client.clone()), Api::all(client.clone())),
     };
     let (s_runs, s_pipelines) = (Synced::default(), Synced::default());
@@ -50,14 +53,17 @@ pub fn controller(
         })
         .touched_objects();
     let (pipelines, pl_writer) = reflector::store::<Pipeline>();
-    let pipeline_stream = reflector::reflector(pl_writer, watcher(pipelines_api, watcher::Config::default()))
-        .modify(|p| p.managed_fields_mut().clear())
-        .default_backoff()
-        .inspect({
-            let s = s_pipelines.clone();
-            move |e| s.observe(e)
-        })
-        .touched_objects();
+    let pipeline_stream = reflector::reflector(
+        pl_writer,
+        watcher(pipelines_api, watcher::Config::default()),
+    )
+    .modify(|p| p.managed_fields_mut().clear())
+    .default_backoff()
+    .inspect({
+        let s = s_pipelines.clone();
+        move |e| s.observe(e)
+    })
+    .touched_objects();
     {
         let caches = [s_runs, s_pipelines];
         health.expect_controller();
@@ -90,25 +96,46 @@ pub fn controller(
 }
 
 async fn reconcile(pipeline: Arc<Pipeline>, ctx: Ctx<PipelineState>) -> Result<Action, Error> {
-    instrumented(&ctx.metrics, "pipeline", reconcile_pipeline(pipeline.clone(), ctx.clone())).await
+    instrumented(
+        &ctx.metrics,
+        "pipeline",
+        reconcile_pipeline(pipeline.clone(), ctx.clone()),
+    )
+    .await
 }
 
-async fn reconcile_pipeline(pipeline: Arc<Pipeline>, ctx: Ctx<PipelineState>) -> Result<Action, Error> {
-    let ns = pipeline.namespace().ok_or(Error::MissingField("namespace"))?;
+async fn reconcile_pipeline(
+    pipeline: Arc<Pipeline>,
+    ctx: Ctx<PipelineState>,
+) -> Result<Action, Error> {
+    let ns = pipeline
+        .namespace()
+        .ok_or(Error::MissingField("namespace"))?;
     let name = pipeline.name_any();
     let runs: Vec<RunSummary> = ctx
         .inner
         .runs
         .state()
         .iter()
-        .filter(|r| r.namespace().as_deref() == Some(&ns) && r.spec.pipeline_ref.as_deref() == Some(&name))
+        .filter(|r| {
+            r.namespace().as_deref() == Some(&ns) && r.spec.pipeline_ref.as_deref() == Some(&name)
+        })
         .filter(|r| r.metadata.deletion_timestamp.is_none())
         .map(|r| {
             let status = r.status.clone().unwrap_or_default();
             RunSummary {
                 name: r.name_any(),
-                created: r.metadata.creation_timestamp.as_ref().map(|t| t.0).unwrap_or_default(),
-                phase: if status.pipeline_spec.is_none() && status.phase == RunPhase::Pending { RunPhase::Pending } else { status.phase },
+                created: r
+                    .metadata
+                    .creation_timestamp
+                    .as_ref()
+                    .map(|t| t.0)
+                    .unwrap_or_default(),
+                phase: if status.pipeline_spec.is_none() && status.phase == RunPhase::Pending {
+                    RunPhase::Pending
+                } else {
+                    status.phase
+                },
                 completed: status.completion_time.map(|t| t.0),
             }
         })
@@ -117,7 +144,12 @@ async fn reconcile_pipeline(pipeline: Arc<Pipeline>, ctx: Ctx<PipelineState>) ->
     let runs_api: Api<PipelineRun> = Api::namespaced(ctx.client.clone(), &ns);
     for run in &plan.delete_runs {
         match runs_api.delete(run, &DeleteParams::background()).await {
-            Err(e) if !is_not_found(&e) => return Err(Error::DeleteRun { name: run.clone(), source: e }),
+            Err(e) if !is_not_found(&e) => {
+                return Err(Error::DeleteRun {
+                    name: run.clone(),
+                    source: e,
+                });
+            }
             _ => tracing::info!(pipeline = %name, run = %run, "deleted a finished run (history)"),
         }
     }
@@ -129,13 +161,24 @@ async fn reconcile_pipeline(pipeline: Arc<Pipeline>, ctx: Ctx<PipelineState>) ->
             "status": plan.status,
         });
         Api::<Pipeline>::namespaced(ctx.client.clone(), &ns)
-            .patch_status(&name, &PatchParams::apply(weir_api::FIELD_MANAGER).force(), &Patch::Apply(&body))
+            .patch_status(
+                &name,
+                &PatchParams::apply(weir_api::FIELD_MANAGER).force(),
+                &Patch::Apply(&body),
+            )
             .await
-            .map_err(|source| Error::PatchStatus { name: name.clone(), source })?;
+            .map_err(|source| Error::PatchStatus {
+                name: name.clone(),
+                source,
+            })?;
     }
     for e in &plan.events {
         let ev = KubeEvent {
-            type_: if e.warning { EventType::Warning } else { EventType::Normal },
+            type_: if e.warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
             reason: e.reason.to_string(),
             note: Some(e.message.chars().take(1000).collect()),
             action: "Validate".into(),
@@ -145,7 +188,10 @@ async fn reconcile_pipeline(pipeline: Arc<Pipeline>, ctx: Ctx<PipelineState>) ->
             tracing::warn!(error = %err, "could not record an Event");
         }
     }
-    Ok(plan.requeue_after.map(Action::requeue).unwrap_or_else(Action::await_change))
+    Ok(plan
+        .requeue_after
+        .map(Action::requeue)
+        .unwrap_or_else(Action::await_change))
 }
 
 fn error_policy(pipeline: Arc<Pipeline>, err: &Error, ctx: Ctx<PipelineState>) -> Action {

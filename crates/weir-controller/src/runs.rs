@@ -40,7 +40,10 @@ pub(crate) struct RunState {
 
 fn api<K>(client: &Client, ns: &Option<String>) -> Api<K>
 where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
     K::DynamicType: Default,
 {
     match ns {
@@ -60,46 +63,72 @@ pub fn controller(
 ) -> impl Stream<Item = ()> {
     let ns = &config.namespace;
     let pending = Pending::<PipelineRun>::new(&metrics, "pipelinerun");
-    let (s_jobs, s_pods, s_pipelines, s_runs) = (Synced::default(), Synced::default(), Synced::default(), Synced::default());
+    let (s_jobs, s_pods, s_pipelines, s_runs) = (
+        Synced::default(),
+        Synced::default(),
+        Synced::default(),
+        Synced::default(),
+    );
     let children = watcher::Config::default().labels(labels::RUN);
     let (jobs, jobs_writer) = reflector::store::<Job>();
     let p = pending.clone();
-    let job_stream = reflector::reflector(jobs_writer, watcher(api::<Job>(&client, ns), children.clone()))
-        .modify(strip)
-        .default_backoff()
-        .inspect({ let s = s_jobs.clone(); move |e| s.observe(e) })
-        .touched_objects()
-        .inspect(move |j| {
-            if let Ok(j) = j {
-                if let (Some(run), Some(ns)) = (j.labels().get(labels::RUN), j.namespace()) {
-                    p.add(ObjectRef::new(run).within(&ns));
-                }
-            }
-        });
+    let job_stream = reflector::reflector(
+        jobs_writer,
+        watcher(api::<Job>(&client, ns), children.clone()),
+    )
+    .modify(strip)
+    .default_backoff()
+    .inspect({
+        let s = s_jobs.clone();
+        move |e| s.observe(e)
+    })
+    .touched_objects()
+    .inspect(move |j| {
+        if let Ok(j) = j
+            && let (Some(run), Some(ns)) = (j.labels().get(labels::RUN), j.namespace())
+        {
+            p.add(ObjectRef::new(run).within(&ns));
+        }
+    });
     let (pods, pods_writer) = reflector::store::<Pod>();
     let pod_stream = reflector::reflector(pods_writer, watcher(api::<Pod>(&client, ns), children))
         .modify(strip)
         .default_backoff()
-        .inspect({ let s = s_pods.clone(); move |e| s.observe(e) })
+        .inspect({
+            let s = s_pods.clone();
+            move |e| s.observe(e)
+        })
         .touched_objects();
     let (pipelines, pl_writer) = reflector::store::<Pipeline>();
-    let pl_stream = reflector::reflector(pl_writer, watcher(api::<Pipeline>(&client, ns), watcher::Config::default()))
-        .modify(strip)
-        .default_backoff()
-        .inspect({ let s = s_pipelines.clone(); move |e| s.observe(e) })
-        .touched_objects();
+    let pl_stream = reflector::reflector(
+        pl_writer,
+        watcher(api::<Pipeline>(&client, ns), watcher::Config::default()),
+    )
+    .modify(strip)
+    .default_backoff()
+    .inspect({
+        let s = s_pipelines.clone();
+        move |e| s.observe(e)
+    })
+    .touched_objects();
     let (runs_store, runs_writer) = reflector::store::<PipelineRun>();
     let p = pending.clone();
-    let run_stream = reflector::reflector(runs_writer, watcher(api::<PipelineRun>(&client, ns), watcher::Config::default()))
-        .modify(strip)
-        .default_backoff()
-        .inspect({ let s = s_runs.clone(); move |e| s.observe(e) })
-        .touched_objects()
-        .inspect(move |r| {
-            if let Ok(r) = r {
-                p.add(ObjectRef::from_obj(r));
-            }
-        });
+    let run_stream = reflector::reflector(
+        runs_writer,
+        watcher(api::<PipelineRun>(&client, ns), watcher::Config::default()),
+    )
+    .modify(strip)
+    .default_backoff()
+    .inspect({
+        let s = s_runs.clone();
+        move |e| s.observe(e)
+    })
+    .touched_objects()
+    .inspect(move |r| {
+        if let Ok(r) = r {
+            p.add(ObjectRef::from_obj(r));
+        }
+    });
     let (wake, woken) = mpsc::unbounded();
     {
         let caches = [s_runs, s_pipelines, s_jobs, s_pods];
@@ -113,7 +142,12 @@ pub fn controller(
     }
     metrics.watch_runs(runs_store.clone());
     let state = RunState {
-        caches: Caches { runs: runs_store.clone(), pipelines, jobs, pods },
+        caches: Caches {
+            runs: runs_store.clone(),
+            pipelines,
+            jobs,
+            pods,
+        },
         renderer: Renderer::new(),
         kinds: Kinds::default(),
         wake,
@@ -144,7 +178,11 @@ pub fn controller(
                 .state()
                 .into_iter()
                 .filter(|r| r.namespace() == ns && r.spec.pipeline_ref.as_ref() == Some(&name))
-                .filter(|r| r.status.as_ref().is_none_or(|s| s.pipeline_spec.is_none()))
+                .filter(|r| {
+                    r.status
+                        .as_ref()
+                        .is_none_or(|s| s.pipeline_spec.is_none() && !s.phase.is_finished())
+                })
                 .map(|r| ObjectRef::from_obj(&*r))
                 .collect();
             for r in &refs {
@@ -172,7 +210,12 @@ fn strip<K: Resource>(obj: &mut K) {
 
 async fn reconcile(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Action, Error> {
     ctx.inner.pending.done(&ObjectRef::from_obj(&*run));
-    instrumented(&ctx.metrics, "pipelinerun", reconcile_run(run.clone(), ctx.clone())).await
+    instrumented(
+        &ctx.metrics,
+        "pipelinerun",
+        reconcile_run(run.clone(), ctx.clone()),
+    )
+    .await
 }
 
 async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Action, Error> {
@@ -189,7 +232,9 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
     // 1. dereference
     let pipeline = observe::pipeline(&st.caches, &run, &ns);
     let snapshot = run.status.as_ref().and_then(|s| s.pipeline_spec.as_deref());
-    let spec_for_templates = snapshot.or(run.spec.pipeline.as_deref()).or(pipeline.as_ref().map(|p| &p.spec));
+    let spec_for_templates = snapshot
+        .or(run.spec.pipeline.as_deref())
+        .or(pipeline.as_ref().map(|p| &p.spec));
     let config_templates = observe::config_templates(client, spec_for_templates, &ns).await?;
     let children = observe::children(&st.caches, client, &st.kinds, &run, &ns, now).await?;
     let observed = Observed {
@@ -223,9 +268,16 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
             "status": plan.status,
         });
         Api::<PipelineRun>::namespaced(client.clone(), &ns)
-            .patch_status(&name, &PatchParams::apply(weir_api::FIELD_MANAGER).force(), &Patch::Apply(&body))
+            .patch_status(
+                &name,
+                &PatchParams::apply(weir_api::FIELD_MANAGER).force(),
+                &Patch::Apply(&body),
+            )
             .await
-            .map_err(|source| Error::PatchStatus { name: name.clone(), source })?;
+            .map_err(|source| Error::PatchStatus {
+                name: name.clone(),
+                source,
+            })?;
     }
     for e in &plan.events {
         publish(&ctx.recorder, &run, e).await;
@@ -242,9 +294,17 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
 }
 
 /// Counts what this reconcile changed: runs started, steps finished (with their duration).
-fn record(metrics: &Metrics, run: &PipelineRun, old: &weir_api::v1alpha1::PipelineRunStatus, new: &weir_api::v1alpha1::PipelineRunStatus) {
+fn record(
+    metrics: &Metrics,
+    run: &PipelineRun,
+    old: &weir_api::v1alpha1::PipelineRunStatus,
+    new: &weir_api::v1alpha1::PipelineRunStatus,
+) {
     if old.pipeline_spec.is_none() && new.pipeline_spec.is_some() {
-        let by = run.annotations().get(labels::STARTED_BY).map(String::as_str);
+        let by = run
+            .annotations()
+            .get(labels::STARTED_BY)
+            .map(String::as_str);
         let started_by = match by {
             Some("manual") => "manual",
             Some("schedule") => "schedule",
@@ -252,11 +312,21 @@ fn record(metrics: &Metrics, run: &PipelineRun, old: &weir_api::v1alpha1::Pipeli
             Some("backfill") => "backfill",
             _ => "api",
         };
-        metrics.runs_started.get_or_create(&StartedByLabel { started_by }).inc();
+        metrics
+            .runs_started
+            .get_or_create(&StartedByLabel { started_by })
+            .inc();
     }
-    let Some(spec) = &new.pipeline_spec else { return };
+    let Some(spec) = &new.pipeline_spec else {
+        return;
+    };
     for (step, st) in spec.steps.iter().zip(&new.steps) {
-        let was = old.steps.iter().find(|s| s.name == st.name).map(|s| s.phase.is_finished()).unwrap_or(false);
+        let was = old
+            .steps
+            .iter()
+            .find(|s| s.name == st.name)
+            .map(|s| s.phase.is_finished())
+            .unwrap_or(false);
         let outcome = match st.phase {
             weir_api::v1alpha1::StepPhase::Succeeded => "Succeeded",
             weir_api::v1alpha1::StepPhase::Failed => "Failed",
@@ -265,19 +335,39 @@ fn record(metrics: &Metrics, run: &PipelineRun, old: &weir_api::v1alpha1::Pipeli
         if was {
             continue;
         }
-        let (Some(start), Some(end)) = (&st.start_time, &st.finish_time) else { continue };
-        let kind = if step.spark.is_some() { "spark" } else if step.dbt.is_some() { "dbt" } else if step.resource.is_some() { "resource" } else { "job" };
+        let (Some(start), Some(end)) = (&st.start_time, &st.finish_time) else {
+            continue;
+        };
+        let kind = if step.spark.is_some() {
+            "spark"
+        } else if step.dbt.is_some() {
+            "dbt"
+        } else if step.resource.is_some() {
+            "resource"
+        } else {
+            "job"
+        };
         let secs = end.0.duration_since(start.0).as_secs_f64().max(0.0);
-        metrics.step_duration.get_or_create(&KindLabel { kind, outcome }).observe(secs);
+        metrics
+            .step_duration
+            .get_or_create(&KindLabel { kind, outcome })
+            .observe(secs);
     }
 }
 
 /// Queued runs of the same Pipeline may start now that this one is finished.
 fn wake_queued(st: &RunState, run: &PipelineRun, ns: &str) {
-    let Some(pipeline) = &run.spec.pipeline_ref else { return };
+    let Some(pipeline) = &run.spec.pipeline_ref else {
+        return;
+    };
     for r in st.caches.runs.state() {
-        let queued = r.status.as_ref().is_some_and(|s| s.phase == RunPhase::Queued || s.pipeline_spec.is_none());
-        if queued && r.namespace().as_deref() == Some(ns) && r.spec.pipeline_ref.as_ref() == Some(pipeline) {
+        let queued = r.status.as_ref().is_some_and(|s| {
+            s.phase == RunPhase::Queued || (s.pipeline_spec.is_none() && !s.phase.is_finished())
+        });
+        if queued
+            && r.namespace().as_deref() == Some(ns)
+            && r.spec.pipeline_ref.as_ref() == Some(pipeline)
+        {
             let _ = st.wake.unbounded_send(ObjectRef::from_obj(&*r));
         }
     }
@@ -285,7 +375,11 @@ fn wake_queued(st: &RunState, run: &PipelineRun, ns: &str) {
 
 async fn publish(recorder: &Recorder, run: &PipelineRun, e: &weir_core::Event) {
     let ev = KubeEvent {
-        type_: if e.warning { EventType::Warning } else { EventType::Normal },
+        type_: if e.warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        },
         reason: e.reason.to_string(),
         note: Some(e.message.chars().take(1000).collect()),
         action: "Reconcile".into(),

@@ -40,26 +40,63 @@ pub struct PipelinePlan {
 
 /// Plans one reconcile of a Pipeline given all its runs.
 pub fn plan_pipeline(pipeline: &Pipeline, runs: &[RunSummary], now: Timestamp) -> PipelinePlan {
-    let mut plan = PipelinePlan { status: pipeline.status.clone().unwrap_or_default(), ..Default::default() };
+    let mut plan = PipelinePlan {
+        status: pipeline.status.clone().unwrap_or_default(),
+        ..Default::default()
+    };
     let generation = pipeline.metadata.generation;
     let problems = validate_pipeline(&pipeline.spec, "spec");
     if problems.is_empty() {
-        set_condition(&mut plan.status.conditions, cond::VALID, true, cond::REASON_VALID, "", generation, now);
+        set_condition(
+            &mut plan.status.conditions,
+            cond::VALID,
+            true,
+            cond::REASON_VALID,
+            "",
+            generation,
+            now,
+        );
     } else {
-        let msg = truncate(problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "), 2048);
-        if set_condition(&mut plan.status.conditions, cond::VALID, false, cond::REASON_INVALID_SPEC, &msg, generation, now) {
-            plan.events.push(Event { warning: true, reason: "InvalidSpec", message: msg });
+        let msg = truncate(
+            problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+            2048,
+        );
+        if set_condition(
+            &mut plan.status.conditions,
+            cond::VALID,
+            false,
+            cond::REASON_INVALID_SPEC,
+            &msg,
+            generation,
+            now,
+        ) {
+            plan.events.push(Event {
+                warning: true,
+                reason: "InvalidSpec",
+                message: msg,
+            });
         }
     }
     plan.status.observed_generation = generation;
-    plan.status.active_runs = runs.iter().filter(|r| matches!(r.phase, RunPhase::Running | RunPhase::Pending)).count() as u32;
+    plan.status.active_runs = runs
+        .iter()
+        .filter(|r| matches!(r.phase, RunPhase::Running | RunPhase::Pending))
+        .count() as u32;
     plan.status.queued_runs = runs.iter().filter(|r| r.phase == RunPhase::Queued).count() as u32;
-    plan.status.last_run = runs.iter().max_by_key(|r| (r.created, r.name.clone())).map(|r| r.name.clone());
+    plan.status.last_run = runs
+        .iter()
+        .max_by_key(|r| (r.created, r.name.clone()))
+        .map(|r| r.name.clone());
 
     let h = &pipeline.spec.history;
     let mut finished: Vec<&RunSummary> = runs.iter().filter(|r| r.phase.is_finished()).collect();
     // Newest first: limits keep the newest runs.
-    finished.sort_by(|a, b| (b.completed, b.created, &b.name).cmp(&(a.completed, a.created, &a.name)));
+    finished
+        .sort_by(|a, b| (b.completed, b.created, &b.name).cmp(&(a.completed, a.created, &a.name)));
     let mut kept_ok = 0u32;
     let mut kept_failed = 0u32;
     for r in finished {
@@ -96,8 +133,22 @@ mod tests {
     use weir_api::v1alpha1::{History, PipelineSpec, Step};
 
     fn pipeline(history: History) -> Pipeline {
-        let step = Step { name: "a".into(), job: Some(weir_api::v1alpha1::JobStep { image: Some("busybox".into()), ..Default::default() }), ..Default::default() };
-        let mut p = Pipeline::new("p", PipelineSpec { steps: vec![step], history, ..Default::default() });
+        let step = Step {
+            name: "a".into(),
+            job: Some(weir_api::v1alpha1::JobStep {
+                image: Some("busybox".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mut p = Pipeline::new(
+            "p",
+            PipelineSpec {
+                steps: vec![step],
+                history,
+                ..Default::default()
+            },
+        );
         p.metadata.generation = Some(3);
         p
     }
@@ -107,12 +158,21 @@ mod tests {
     }
 
     fn run(name: &str, phase: RunPhase, done: Option<i64>) -> RunSummary {
-        RunSummary { name: name.into(), created: at(0), phase, completed: done.map(at) }
+        RunSummary {
+            name: name.into(),
+            created: at(0),
+            phase,
+            completed: done.map(at),
+        }
     }
 
     #[test]
     fn history_limits_keep_the_newest_runs_of_each_outcome() {
-        let p = pipeline(History { successful_runs_limit: Some(1), failed_runs_limit: Some(2), ..Default::default() });
+        let p = pipeline(History {
+            successful_runs_limit: Some(1),
+            failed_runs_limit: Some(2),
+            ..Default::default()
+        });
         let runs = vec![
             run("ok-old", RunPhase::Succeeded, Some(10)),
             run("ok-new", RunPhase::Succeeded, Some(20)),
@@ -122,15 +182,24 @@ mod tests {
             run("running", RunPhase::Running, None),
         ];
         let plan = plan_pipeline(&p, &runs, at(100));
-        assert_eq!(plan.delete_runs, vec!["ok-old".to_string(), "bad-1".to_string()]);
+        assert_eq!(
+            plan.delete_runs,
+            vec!["ok-old".to_string(), "bad-1".to_string()]
+        );
         assert_eq!(plan.status.active_runs, 1);
         assert_eq!(plan.status.observed_generation, Some(3));
     }
 
     #[test]
     fn ttl_deletes_expired_runs_and_wakes_for_the_next() {
-        let p = pipeline(History { ttl_seconds_after_finished: Some(60), ..Default::default() });
-        let runs = vec![run("old", RunPhase::Succeeded, Some(0)), run("young", RunPhase::Failed, Some(50))];
+        let p = pipeline(History {
+            ttl_seconds_after_finished: Some(60),
+            ..Default::default()
+        });
+        let runs = vec![
+            run("old", RunPhase::Succeeded, Some(0)),
+            run("young", RunPhase::Failed, Some(50)),
+        ];
         let plan = plan_pipeline(&p, &runs, at(70));
         assert_eq!(plan.delete_runs, vec!["old".to_string()]);
         assert_eq!(plan.requeue_after, Some(Duration::from_secs(40)));
@@ -143,9 +212,16 @@ mod tests {
         let plan = plan_pipeline(&p, &[], at(0));
         let c = &plan.status.conditions[0];
         assert_eq!((c.type_.as_str(), c.status.as_str()), ("Valid", "False"));
-        assert!(c.message.contains("spec.steps[0].dependsOn"), "{}", c.message);
+        assert!(
+            c.message.contains("spec.steps[0].dependsOn"),
+            "{}",
+            c.message
+        );
         assert_eq!(plan.events.len(), 1);
         p.status = Some(plan.status);
-        assert!(plan_pipeline(&p, &[], at(1)).events.is_empty(), "no second Event for the same problem");
+        assert!(
+            plan_pipeline(&p, &[], at(1)).events.is_empty(),
+            "no second Event for the same problem"
+        );
     }
 }

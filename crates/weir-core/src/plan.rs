@@ -30,8 +30,22 @@ use crate::validate::{Problem, resolve_params, validate_pipeline};
 /// same plan, which is what makes a controller restarted at any point safe.
 pub fn plan(obs: &Observed<'_>, renderer: &Renderer) -> Plan {
     let mut p = Planner::new(obs);
-    if p.status.pipeline_spec.is_none() && !p.admit() {
-        return p.finish();
+    if p.status.pipeline_spec.is_none() {
+        // A run refused at admission (invalid, forbidden) stays refused; a run cancelled
+        // while waiting for admission ends at once.
+        if p.status.phase.is_finished() {
+            return p.finish();
+        }
+        if obs.run.spec.cancel {
+            p.cancel(
+                "Cancelled",
+                "cancelled by spec.cancel before it started".into(),
+            );
+            return p.finish();
+        }
+        if !p.admit() {
+            return p.finish();
+        }
     }
     let Some(spec) = p.status.pipeline_spec.clone() else {
         return p.finish();
@@ -317,6 +331,7 @@ impl<'a> Planner<'a> {
             return false;
         }
         let text = spec.timeout.clone().unwrap_or_default();
+        let mut stopped = Vec::new();
         for s in &mut self.status.steps {
             if !s.phase.is_finished() {
                 let started = s.phase != StepPhase::Pending;
@@ -328,7 +343,25 @@ impl<'a> Planner<'a> {
                 s.reason = Some("RunTimeout".into());
                 s.message = Some(format!("the run exceeded its timeout of {text}"));
                 s.finish_time = Some(Time(self.now));
+                s.next_attempt_time = None;
+                for i in &mut s.items {
+                    i.next_attempt_time = None;
+                    if !i.phase.is_finished() {
+                        i.phase = s.phase;
+                    }
+                }
+                stopped.push(s.name.clone());
             }
+        }
+        for c in
+            self.obs.children.iter().filter(|c| {
+                !c.deleting && !c.state.phase.is_terminal() && stopped.contains(&c.step)
+            })
+        {
+            self.plan.delete.push(ChildRef {
+                kind: c.kind.clone(),
+                name: c.name.clone(),
+            });
         }
         self.fail_run("Timeout", format!("the run exceeded its timeout of {text}"));
         true
@@ -394,6 +427,9 @@ impl<'a> Planner<'a> {
         }
         if count > 0 {
             self.status.phase = RunPhase::Running;
+            // The run timeout counts from the last (re)start: a re-run of a timed-out run
+            // would otherwise time out again at once.
+            self.status.start_time = Some(Time(self.now));
             self.status.completion_time = None;
             self.status.message = None;
             self.condition(cond::COMPLETE, false, "Rerun", "");
@@ -404,16 +440,10 @@ impl<'a> Planner<'a> {
     // ---- steps ---------------------------------------------------------------------------
 
     fn move_steps(&mut self, spec: &PipelineSpec, graph: &Graph, renderer: &Renderer) {
-        let results: BTreeMap<String, Value> = self
-            .status
-            .steps
-            .iter()
-            .filter(|s| s.phase == StepPhase::Succeeded)
-            .filter_map(|s| s.result.clone().map(|r| (s.name.clone(), r)))
-            .collect();
+        let results = succeeded_results(&self.status);
         let run = self.obs.run;
         let params = self.status.params.clone();
-        let renderable = Renderable {
+        let mut renderable = Renderable {
             renderer,
             spec,
             run: RunRef {
@@ -430,11 +460,11 @@ impl<'a> Planner<'a> {
         let mut items: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         // Items of forEach steps already running (for retries and not-yet-started items).
         for (i, step) in spec.steps.iter().enumerate() {
-            if step.for_each.is_some() && !matches!(self.status.steps[i].phase, StepPhase::Pending)
+            if step.for_each.is_some()
+                && !matches!(self.status.steps[i].phase, StepPhase::Pending)
+                && let Ok(v) = self.items_of(step)
             {
-                if let Ok(v) = self.items_of(step) {
-                    items.insert(step.name.clone(), v);
-                }
+                items.insert(step.name.clone(), v);
             }
         }
 
@@ -459,6 +489,8 @@ impl<'a> Planner<'a> {
                 );
             }
         }
+        // Steps that just finished have results their downstream may render with now.
+        renderable.results = succeeded_results(&self.status);
         // 2. Slots under maxParallelSteps / suspend.
         let active: usize = self.status.steps.iter().map(running_children).sum();
         self.slots = if run.spec.suspend {
@@ -475,13 +507,12 @@ impl<'a> Planner<'a> {
                 StepPhase::Running | StepPhase::Retrying
             ) {
                 let mut insts = Instance::from_step(&self.status.steps[i]);
-                let base = self.status.steps[i].attempt;
                 let mut env = Env {
                     p: self,
                     r: &renderable,
                     items: &items,
                 };
-                steps::launch(&mut env, step, base, &mut insts);
+                steps::launch(&mut env, step, &mut insts);
                 steps::aggregate(
                     &mut self.status.steps[i],
                     &insts,
@@ -491,85 +522,110 @@ impl<'a> Planner<'a> {
             }
         }
         // 4. New steps, skips and upstream failures.
-        let states: Vec<_> = self
-            .status
-            .steps
-            .iter()
-            .map(|s| node_state(s.phase))
-            .collect();
-        let Ok(ready) = graph.readiness(&states, None) else {
-            return;
-        };
-        for i in ready.skip {
-            self.settle(
-                i,
-                StepPhase::Skipped,
-                "TriggerRule",
-                format!("trigger rule {:?} not met", spec.steps[i].trigger_rule),
-            );
-        }
-        for i in ready.upstream_failed {
-            let failed: Vec<&str> = graph
-                .upstream(i)
+        loop {
+            let states: Vec<_> = self
+                .status
+                .steps
                 .iter()
-                .filter(|u| node_state(self.status.steps[**u].phase).is_failure())
-                .map(|u| spec.steps[*u].name.as_str())
+                .map(|s| node_state(s.phase))
                 .collect();
-            self.settle(
-                i,
-                StepPhase::UpstreamFailed,
-                "UpstreamFailed",
-                format!("upstream failed: {}", failed.join(", ")),
-            );
-        }
-        for i in ready.start {
-            if self.slots == 0 {
-                self.status.steps[i].message =
-                    Some("waiting for a slot (maxParallelSteps or suspend)".into());
-                continue;
+            let Ok(ready) = graph.readiness(&states, None) else {
+                return;
+            };
+            // A start that fails at once (template, items) or a skip settles more steps:
+            // go round until nothing changes, so the run does not wait a reconcile for it.
+            let before = self
+                .status
+                .steps
+                .iter()
+                .map(|s| s.phase)
+                .collect::<Vec<_>>();
+            for i in ready.skip {
+                self.settle(
+                    i,
+                    StepPhase::Skipped,
+                    "TriggerRule",
+                    format!("trigger rule {:?} not met", spec.steps[i].trigger_rule),
+                );
             }
-            let step = &spec.steps[i];
-            let mut insts = vec![Instance::default()];
-            if step.for_each.is_some() {
-                match self.items_of(step) {
-                    Ok(v) if v.is_empty() => {
-                        self.settle(
-                            i,
-                            StepPhase::Skipped,
-                            "NoItems",
-                            "forEach has no items".into(),
-                        );
-                        continue;
-                    }
-                    Ok(v) => {
-                        insts = (0..v.len())
-                            .map(|k| Instance {
-                                index: Some(k as u32),
-                                ..Default::default()
-                            })
-                            .collect();
-                        items.insert(step.name.clone(), v);
-                    }
-                    Err(msg) => {
-                        self.settle(i, StepPhase::Failed, "InvalidForEach", msg.clone());
-                        self.event(true, "StepFailed", format!("step {}: {msg}", step.name));
-                        continue;
+            for i in ready.upstream_failed {
+                let failed: Vec<&str> = graph
+                    .upstream(i)
+                    .iter()
+                    .filter(|u| node_state(self.status.steps[**u].phase).is_failure())
+                    .map(|u| spec.steps[*u].name.as_str())
+                    .collect();
+                self.settle(
+                    i,
+                    StepPhase::UpstreamFailed,
+                    "UpstreamFailed",
+                    format!("upstream failed: {}", failed.join(", ")),
+                );
+            }
+            for i in ready.start {
+                if self.slots == 0 {
+                    self.status.steps[i].message =
+                        Some("waiting for a slot (maxParallelSteps or suspend)".into());
+                    continue;
+                }
+                let step = &spec.steps[i];
+                // New instances carry the attempt before their first (see `steps::launch`).
+                let base = self.status.steps[i].attempt;
+                let mut insts = vec![Instance {
+                    attempt: base,
+                    ..Default::default()
+                }];
+                if step.for_each.is_some() {
+                    match self.items_of(step) {
+                        Ok(v) if v.is_empty() => {
+                            self.settle(
+                                i,
+                                StepPhase::Skipped,
+                                "NoItems",
+                                "forEach has no items".into(),
+                            );
+                            continue;
+                        }
+                        Ok(v) => {
+                            insts = (0..v.len())
+                                .map(|k| Instance {
+                                    index: Some(k as u32),
+                                    attempt: base,
+                                    ..Default::default()
+                                })
+                                .collect();
+                            items.insert(step.name.clone(), v);
+                        }
+                        Err(msg) => {
+                            self.settle(i, StepPhase::Failed, "InvalidForEach", msg.clone());
+                            self.event(true, "StepFailed", format!("step {}: {msg}", step.name));
+                            continue;
+                        }
                     }
                 }
+                let mut env = Env {
+                    p: self,
+                    r: &renderable,
+                    items: &items,
+                };
+                steps::launch(&mut env, step, &mut insts);
+                steps::aggregate(
+                    &mut self.status.steps[i],
+                    &insts,
+                    step.for_each.is_some(),
+                    self.now,
+                );
             }
-            let base = self.status.steps[i].attempt;
-            let mut env = Env {
-                p: self,
-                r: &renderable,
-                items: &items,
-            };
-            steps::launch(&mut env, step, base, &mut insts);
-            steps::aggregate(
-                &mut self.status.steps[i],
-                &insts,
-                step.for_each.is_some(),
-                self.now,
-            );
+            if self
+                .status
+                .steps
+                .iter()
+                .map(|s| s.phase)
+                .collect::<Vec<_>>()
+                == before
+            {
+                break;
+            }
         }
     }
 
@@ -691,6 +747,16 @@ impl<'a> Planner<'a> {
         self.plan.status = self.status;
         self.plan
     }
+}
+
+/// Results of succeeded steps, by name, for templates (`results.NAME`).
+fn succeeded_results(status: &PipelineRunStatus) -> BTreeMap<String, Value> {
+    status
+        .steps
+        .iter()
+        .filter(|s| s.phase == StepPhase::Succeeded)
+        .filter_map(|s| s.result.clone().map(|r| (s.name.clone(), r)))
+        .collect()
 }
 
 fn running_children(s: &StepStatus) -> usize {

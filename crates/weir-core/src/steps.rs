@@ -138,7 +138,7 @@ pub(crate) fn observe(env: &mut dyn StepEnv, step: &Step, insts: &mut [Instance]
                     env.requeue(MISSING_GRACE - waited);
                 }
             }
-            Some(c) if c.deleting => {
+            Some(c) if c.deleting && c.state.phase != ChildPhase::Succeeded => {
                 fail(
                     env,
                     step,
@@ -196,17 +196,13 @@ pub(crate) fn observe(env: &mut dyn StepEnv, step: &Step, insts: &mut [Instance]
 }
 
 /// Starts what may start: due retries and not-yet-started items, as slots allow.
-pub(crate) fn launch(
-    env: &mut dyn StepEnv,
-    step: &Step,
-    base_attempt: u32,
-    insts: &mut [Instance],
-) {
+pub(crate) fn launch(env: &mut dyn StepEnv, step: &Step, insts: &mut [Instance]) {
     let now = env.now();
-    for i in 0..insts.len() {
-        let inst = &insts[i];
+    for inst in insts.iter_mut() {
         let next = match inst.phase {
-            StepPhase::Pending => base_attempt + 1,
+            // A pending item carries the attempt before its first (0, or the last attempt
+            // before a re-run), so its name never repeats one used before.
+            StepPhase::Pending => inst.attempt + 1,
             StepPhase::Retrying => match inst.next_attempt {
                 Some(at) if at > now => {
                     env.requeue(elapsed_since(now, at));
@@ -219,7 +215,7 @@ pub(crate) fn launch(
         if !env.take_slot() {
             continue;
         }
-        start(env, step, &mut insts[i], next);
+        start(env, step, inst, next);
     }
 }
 
@@ -243,6 +239,9 @@ fn start(env: &mut dyn StepEnv, step: &Step, inst: &mut Instance, attempt: u32) 
             inst.reason = None;
             inst.message = None;
             env.apply(manifest);
+            if let Some(limit) = step.timeout.as_deref().and_then(|t| parse_duration(t).ok()) {
+                env.requeue(limit);
+            }
         }
         Err(f) => {
             inst.child = None;

@@ -94,12 +94,10 @@ fn check_step(out: &mut Vec<Problem>, path: &str, step: &Step) {
     if let Some(t) = &step.timeout {
         check_duration(out, format!("{path}.timeout"), t);
     }
-    if let Some(r) = &step.retries {
-        if let Some(b) = &r.backoff {
-            check_duration(out, format!("{path}.retries.backoff.initial"), &b.initial);
-            if let Some(m) = &b.max {
-                check_duration(out, format!("{path}.retries.backoff.max"), m);
-            }
+    if let Some(b) = step.retries.as_ref().and_then(|r| r.backoff.as_ref()) {
+        check_duration(out, format!("{path}.retries.backoff.initial"), &b.initial);
+        if let Some(m) = &b.max {
+            check_duration(out, format!("{path}.retries.backoff.max"), m);
         }
     }
     if let Some(fe) = &step.for_each {
@@ -163,17 +161,17 @@ fn check_template(out: &mut Vec<Problem>, path: String, t: &TemplateRef) {
             "set at most one of builtin, configMapKeyRef and inline",
         ));
     }
-    if let Some(name) = &t.builtin {
-        if name.parse::<Builtin>().is_err() {
-            let known: Vec<&str> = Builtin::ALL.iter().map(|b| b.name()).collect();
-            out.push(Problem::new(
-                format!("{path}.builtin"),
-                format!(
-                    "unknown built-in template `{name}` (known: {})",
-                    known.join(", ")
-                ),
-            ));
-        }
+    if let Some(name) = &t.builtin
+        && name.parse::<Builtin>().is_err()
+    {
+        let known: Vec<&str> = Builtin::ALL.iter().map(|b| b.name()).collect();
+        out.push(Problem::new(
+            format!("{path}.builtin"),
+            format!(
+                "unknown built-in template `{name}` (known: {})",
+                known.join(", ")
+            ),
+        ));
     }
 }
 

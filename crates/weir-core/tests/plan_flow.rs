@@ -1,0 +1,204 @@
+//! Runs moving through their DAG across reconciles: the diamond's order of starts and its
+//! end, failures reaching downstream steps through their trigger rules, results passed on.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use weir_api::v1alpha1::{RunPhase, StepPhase};
+
+#[test]
+fn a_diamond_starts_in_dependency_order_and_succeeds_once() {
+    let mut w = World::new(dag(&["a", "b <- a", "c <- a", "d <- b c"]));
+
+    let p = w.reconcile();
+    assert_eq!(applied(&p), ["r-a-1"]);
+
+    w.advance(10);
+    let p = w.reconcile();
+    assert!(p.apply.is_empty(), "a still running: {:?}", applied(&p));
+    assert_eq!(p.status.progress.as_deref(), Some("0/4"));
+
+    w.succeed("r-a-1");
+    w.advance(10);
+    let p = w.reconcile();
+    assert_eq!(applied(&p), ["r-b-1", "r-c-1"]);
+    assert_eq!(step(&p, "a").phase, StepPhase::Succeeded);
+    assert_eq!(step(&p, "a").reason.as_deref(), Some("Completed"));
+    assert_eq!(step(&p, "a").finish_time, time(at(20)));
+    assert_eq!(p.status.progress.as_deref(), Some("1/4"));
+
+    // One of the two branches finishing is not enough for d.
+    w.succeed("r-b-1");
+    w.advance(10);
+    let p = w.reconcile();
+    assert!(p.apply.is_empty(), "{:?}", applied(&p));
+    assert_eq!(step(&p, "d").phase, StepPhase::Pending);
+
+    w.succeed("r-c-1");
+    w.advance(10);
+    let p = w.reconcile();
+    assert_eq!(applied(&p), ["r-d-1"]);
+    assert_eq!(step(&p, "d").start_time, time(at(40)));
+    assert_eq!(p.status.phase, RunPhase::Running);
+
+    w.succeed("r-d-1");
+    w.advance(10);
+    let p = w.reconcile();
+    assert_eq!(p.status.phase, RunPhase::Succeeded);
+    assert_eq!(p.status.progress.as_deref(), Some("4/4"));
+    assert_eq!(p.status.completion_time, time(at(50)));
+    let complete = condition(&p, "Complete");
+    assert_eq!(
+        (complete.status.as_str(), complete.reason.as_str()),
+        ("True", "Succeeded")
+    );
+    assert!(p.apply.is_empty());
+    assert_eq!(p.requeue_after, None);
+
+    // A finished run changes no more.
+    w.advance(100);
+    let p = w.reconcile();
+    assert_eq!(p.status.completion_time, time(at(50)));
+    assert!(p.events.is_empty() && p.apply.is_empty() && p.delete.is_empty());
+    assert_eq!(
+        w.event_reasons(),
+        ["Started", "Succeeded"],
+        "exactly one Succeeded event"
+    );
+    assert_eq!(w.applied.len(), 4);
+}
+
+#[test]
+fn a_failure_carries_the_childs_reason_and_reaches_downstream_rules() {
+    let mut w = World::new(dag(&[
+        "a",
+        "b <- a",
+        "c <- b",
+        "cleanup <- a [allDone]",
+        "alert <- a [oneFailed]",
+        "happy <- a [oneSuccess]",
+    ]));
+    w.reconcile();
+    w.fail("r-a-1", "OOMKilled");
+    w.advance(5);
+    let p = w.reconcile();
+
+    let a = step(&p, "a");
+    assert_eq!(a.phase, StepPhase::Failed);
+    assert_eq!(a.reason.as_deref(), Some("OOMKilled"));
+    assert_eq!(a.message.as_deref(), Some("r-a-1: OOMKilled"));
+    assert_eq!(a.finish_time, time(at(5)));
+    for s in ["b", "c", "happy"] {
+        assert_eq!(step(&p, s).phase, StepPhase::UpstreamFailed, "{s}");
+    }
+    assert!(
+        step(&p, "b")
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains('a')
+    );
+    assert_eq!(applied(&p), ["r-cleanup-1", "r-alert-1"]);
+    assert!(
+        p.events
+            .iter()
+            .any(|e| e.reason == "StepFailed" && e.warning && e.message.contains("OOMKilled"))
+    );
+    assert_eq!(
+        p.status.phase,
+        RunPhase::Running,
+        "cleanup and alert still run"
+    );
+
+    w.succeed("r-cleanup-1");
+    w.succeed("r-alert-1");
+    w.advance(5);
+    let p = w.reconcile();
+    assert_eq!(p.status.phase, RunPhase::Failed);
+    assert_eq!(
+        p.status.message.as_deref(),
+        Some("step a failed: OOMKilled")
+    );
+    let complete = condition(&p, "Complete");
+    assert_eq!(
+        (complete.status.as_str(), complete.reason.as_str()),
+        ("True", "StepFailed")
+    );
+    assert_eq!(p.status.progress.as_deref(), Some("6/6"));
+    assert_eq!(p.status.completion_time, time(at(10)));
+    assert_eq!(w.event_reasons(), ["Started", "StepFailed", "Failed"]);
+}
+
+#[test]
+fn a_failure_handled_by_the_only_leaf_lets_the_run_succeed() {
+    // Airflow's leaf rule: the run's outcome is its leaves'.
+    let mut w = World::new(dag(&["a", "cleanup <- a [allDone]"]));
+    w.reconcile();
+    w.fail("r-a-1", "Error");
+    w.reconcile();
+    w.succeed("r-cleanup-1");
+    let p = w.reconcile();
+    assert_eq!(p.status.phase, RunPhase::Succeeded);
+}
+
+#[test]
+fn a_skipped_branch_skips_all_success_and_feeds_none_failed() {
+    let mut w = World::new(dag(&[
+        "a",
+        "onfail <- a [allFailed]",
+        "after <- onfail",
+        "join <- a onfail [noneFailed]",
+    ]));
+    w.reconcile();
+    w.succeed("r-a-1");
+    let p = w.reconcile();
+    assert_eq!(step(&p, "onfail").phase, StepPhase::Skipped);
+    assert_eq!(step(&p, "onfail").reason.as_deref(), Some("TriggerRule"));
+    assert_eq!(step(&p, "after").phase, StepPhase::Skipped);
+    assert_eq!(applied(&p), ["r-join-1"]);
+    w.succeed("r-join-1");
+    let p = w.reconcile();
+    assert_eq!(p.status.phase, RunPhase::Succeeded);
+    assert_eq!(p.status.progress.as_deref(), Some("4/4"));
+}
+
+#[test]
+fn an_always_step_starts_with_the_roots() {
+    let mut w = World::new(dag(&["a", "watch <- a [always]"]));
+    let p = w.reconcile();
+    assert_eq!(applied(&p), ["r-a-1", "r-watch-1"]);
+}
+
+#[test]
+fn a_result_is_visible_to_a_downstream_started_in_the_same_reconcile() {
+    let mut spec = dag(&["a", "b <- a"]);
+    if let Some(j) = step_mut(&mut spec, "b").job.as_mut() {
+        j.args = vec!["--rows={{ results.a.rows }}".into()];
+    }
+    let mut w = World::new(spec);
+    w.reconcile();
+    w.succeed_with("r-a-1", json!({"rows": 42}));
+    w.advance(1);
+    let p = w.reconcile();
+    assert_eq!(step(&p, "a").result, Some(json!({"rows": 42})));
+    assert_eq!(step(&p, "b").reason, None, "{:?}", step(&p, "b").message);
+    assert_eq!(step(&p, "b").phase, StepPhase::Running);
+    assert_eq!(args(job(&p, "r-b-1")), ["--rows=42"]);
+}
+
+#[test]
+fn a_result_is_visible_to_a_downstream_started_in_a_later_reconcile() {
+    // `c` also waits for `b`, so `a`'s result is in status a reconcile before `c` starts.
+    let mut spec = dag(&["a", "b", "c <- a b"]);
+    if let Some(j) = step_mut(&mut spec, "c").job.as_mut() {
+        j.args = vec!["{{ results.a }}".into()];
+    }
+    let mut w = World::new(spec);
+    w.reconcile();
+    w.succeed_with("r-a-1", json!("s3://bucket/day=1"));
+    w.reconcile();
+    w.succeed("r-b-1");
+    let p = w.reconcile();
+    assert_eq!(args(job(&p, "r-c-1")), ["s3://bucket/day=1"]);
+}
