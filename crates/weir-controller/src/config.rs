@@ -22,6 +22,9 @@ pub struct Config {
     pub metrics_addr: Option<SocketAddr>,
     /// Leader election; `None` runs the controllers at once (one replica).
     pub leader_election: Option<LeaseConfig>,
+    /// Also record the high-volume Normal events of every run (`Started`, `Succeeded`);
+    /// Warnings and rare Normal events (Cancelled, Queued, Rerun) are always recorded.
+    pub normal_events: bool,
 }
 
 /// The Lease replicas compete for.
@@ -48,6 +51,7 @@ impl Default for Config {
             burst: 100,
             metrics_addr: None,
             leader_election: None,
+            normal_events: false,
         }
     }
 }

@@ -24,6 +24,27 @@ use crate::{Ctx, Shared, instrumented};
 /// What pipeline reconciles share.
 pub(crate) struct PipelineState {
     runs: Store<PipelineRun>,
+    batch: Batch,
+}
+
+/// How often a Pipeline's run counters may be written.
+pub const PIPELINE_BATCH: Duration = Duration::from_secs(2);
+
+/// When each Pipeline's status was last written.
+#[derive(Default)]
+struct Batch(std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>);
+
+impl Batch {
+    fn wait(&self, uid: &str) -> Option<Duration> {
+        let since = self.0.lock().ok()?.get(uid)?.elapsed();
+        (since < PIPELINE_BATCH).then(|| PIPELINE_BATCH - since)
+    }
+
+    fn written(&self, uid: &str) {
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(uid.to_string(), std::time::Instant::now());
+        }
+    }
 }
 
 /// The Pipeline controller as a stream that ends after `shutdown`.
@@ -78,7 +99,10 @@ pub fn controller(
         config: config.clone(),
         recorder: Recorder::new(client, reporter),
         metrics,
-        inner: PipelineState { runs },
+        inner: PipelineState {
+            runs,
+            batch: Batch::default(),
+        },
     });
     Controller::for_stream(pipeline_stream, pipelines)
         .with_config(kube::runtime::controller::Config::default().concurrency(config.workers))
@@ -153,7 +177,23 @@ async fn reconcile_pipeline(
             _ => tracing::info!(pipeline = %name, run = %run, "deleted a finished run (history)"),
         }
     }
-    if Some(&plan.status) != pipeline.status.as_ref() {
+    let old = pipeline.status.clone().unwrap_or_default();
+    let urgent = old.conditions != plan.status.conditions
+        || old.observed_generation != plan.status.observed_generation;
+    let uid = pipeline.uid().unwrap_or_default();
+    let wait = if plan.status != old && !urgent {
+        ctx.inner.batch.wait(&uid)
+    } else {
+        None
+    };
+    if let Some(wait) = wait {
+        // Run counters change with every run: write them at most every PIPELINE_BATCH.
+        return Ok(Action::requeue(
+            plan.requeue_after.map_or(wait, |r| r.min(wait)),
+        ));
+    }
+    if plan.status != old {
+        ctx.inner.batch.written(&uid);
         let body = json!({
             "apiVersion": "weir.dev/v1alpha1",
             "kind": "Pipeline",

@@ -36,6 +36,8 @@ pub(crate) struct RunState {
     wake: mpsc::UnboundedSender<ObjectRef<PipelineRun>>,
     /// Runs with a trigger waiting for a reconcile (`weir_queue_depth`).
     pending: Pending<PipelineRun>,
+    /// When each run's status was last written.
+    batch: Batch,
 }
 
 fn api<K>(client: &Client, ns: &Option<String>) -> Api<K>
@@ -152,6 +154,7 @@ pub fn controller(
         kinds: Kinds::default(),
         wake,
         pending: pending.clone(),
+        batch: Batch::default(),
     };
     let ctx = Arc::new(Shared {
         client: client.clone(),
@@ -258,39 +261,95 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
     }
 
     // 4. status: one patch, only when something changed, guarded by the resourceVersion the
-    // plan was made from, so a plan made from a stale cache is never written.
+    // plan was made from, so a plan made from a stale cache is never written. A change that
+    // only starts steps waits up to STATUS_BATCH to share its patch with the next change.
     let old = run.status.clone().unwrap_or_default();
+    let uid = run.uid().unwrap_or_default();
+    let mut requeue = plan.requeue_after;
     if plan.status != old {
-        let body = json!({
-            "apiVersion": "weir.dev/v1alpha1",
-            "kind": "PipelineRun",
-            "metadata": { "name": name, "resourceVersion": run.resource_version() },
-            "status": plan.status,
-        });
-        Api::<PipelineRun>::namespaced(client.clone(), &ns)
-            .patch_status(
-                &name,
-                &PatchParams::apply(weir_api::FIELD_MANAGER).force(),
-                &Patch::Apply(&body),
-            )
-            .await
-            .map_err(|source| Error::PatchStatus {
-                name: name.clone(),
-                source,
-            })?;
+        match st.batch.defer(&uid, &run, plan.urgent) {
+            Some(wait) => requeue = Some(requeue.map_or(wait, |r| r.min(wait))),
+            None => {
+                let body = json!({
+                    "apiVersion": "weir.dev/v1alpha1",
+                    "kind": "PipelineRun",
+                    "metadata": { "name": name, "resourceVersion": run.resource_version() },
+                    "status": plan.status,
+                });
+                Api::<PipelineRun>::namespaced(client.clone(), &ns)
+                    .patch_status(
+                        &name,
+                        &PatchParams::apply(weir_api::FIELD_MANAGER).force(),
+                        &Patch::Apply(&body),
+                    )
+                    .await
+                    .map_err(|source| Error::PatchStatus {
+                        name: name.clone(),
+                        source,
+                    })?;
+                st.batch.written(&uid, plan.status.phase.is_finished());
+                // Events and counters describe written transitions only: a deferred plan is
+                // made again, with the same events, by the reconcile that writes it.
+                for e in plan.events.iter().filter(|e| {
+                    e.warning
+                        || ctx.config.normal_events
+                        || !matches!(e.reason, "Started" | "Succeeded")
+                }) {
+                    publish(&ctx.recorder, &run, e).await;
+                }
+                if plan.status.phase.is_finished() && !old.phase.is_finished() {
+                    wake_queued(st, &run, &ns);
+                }
+                record(&ctx.metrics, &run, &old, &plan.status);
+            }
+        }
     }
-    for e in &plan.events {
-        publish(&ctx.recorder, &run, e).await;
-    }
-    if plan.status.phase.is_finished() && !old.phase.is_finished() {
-        wake_queued(st, &run, &ns);
-    }
-    record(&ctx.metrics, &run, &old, &plan.status);
     tracing::debug!(run = %name, phase = plan.status.phase.as_str(), applied = plan.apply.len(), deleted = plan.delete.len(), "reconciled");
-    Ok(match plan.requeue_after {
+    Ok(match requeue {
         Some(d) => Action::requeue(d),
         None => Action::await_change(),
     })
+}
+
+/// How long a status change that only starts steps may wait for company.
+pub const STATUS_BATCH: Duration = Duration::from_secs(1);
+
+/// When each run's status was last written, to batch non-urgent changes.
+#[derive(Default)]
+pub(crate) struct Batch(std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>);
+
+impl Batch {
+    /// `Some(wait)` when this change may wait: it is not urgent and the run's status was
+    /// written (or the run created) less than [`STATUS_BATCH`] ago.
+    fn defer(&self, uid: &str, run: &PipelineRun, urgent: bool) -> Option<Duration> {
+        if urgent {
+            return None;
+        }
+        let since = match self.0.lock().ok().and_then(|m| m.get(uid).copied()) {
+            Some(at) => at.elapsed(),
+            None => {
+                let created = run
+                    .metadata
+                    .creation_timestamp
+                    .as_ref()
+                    .map(|t| t.0)
+                    .unwrap_or_default();
+                Duration::try_from(jiff::Timestamp::now().duration_since(created))
+                    .unwrap_or(STATUS_BATCH)
+            }
+        };
+        (since < STATUS_BATCH).then(|| STATUS_BATCH - since)
+    }
+
+    fn written(&self, uid: &str, finished: bool) {
+        if let Ok(mut m) = self.0.lock() {
+            if finished {
+                m.remove(uid);
+            } else {
+                m.insert(uid.to_string(), std::time::Instant::now());
+            }
+        }
+    }
 }
 
 /// Counts what this reconcile changed: runs started, steps finished (with their duration).

@@ -122,4 +122,9 @@ pub struct Plan {
     pub events: Vec<Event>,
     /// Look again after this long even if nothing changes (retry backoff, timeouts).
     pub requeue_after: Option<Duration>,
+    /// The status change includes a transition users must see at once (a step finished,
+    /// failed or is retrying; the run finished, queued or was refused). A change that only
+    /// starts steps may be written a moment later, together with the next one: the planner
+    /// adopts existing children by name, so a deferred write loses nothing.
+    pub urgent: bool,
 }

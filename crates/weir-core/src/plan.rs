@@ -36,14 +36,16 @@ pub fn plan(obs: &Observed<'_>, renderer: &Renderer) -> Plan {
         if p.status.phase.is_finished() {
             return p.finish();
         }
-        if obs.run.spec.cancel {
-            p.cancel(
-                "Cancelled",
-                "cancelled by spec.cancel before it started".into(),
-            );
-            return p.finish();
-        }
+        // A run cancelled before its first status write is admitted first, so its steps
+        // show as Cancelled and the children an unrecorded reconcile created are found.
         if !p.admit() {
+            if obs.run.spec.cancel && !p.status.phase.is_finished() {
+                p.cancel(
+                    "Cancelled",
+                    "cancelled by spec.cancel before it started".into(),
+                );
+                p.delete_live_children(|_| true);
+            }
             return p.finish();
         }
     }
@@ -116,6 +118,10 @@ impl<'a> Planner<'a> {
     }
 
     fn event(&mut self, warning: bool, reason: &'static str, message: String) {
+        // Everything worth an Event is worth showing in the status at once, except a start.
+        if reason != "Started" {
+            self.plan.urgent = true;
+        }
         self.plan.events.push(Event {
             warning,
             reason,
@@ -144,6 +150,7 @@ impl<'a> Planner<'a> {
                         self.event(true, "PipelineNotFound", msg.clone());
                     }
                     self.status.message = Some(msg);
+                    self.plan.urgent = true;
                     return false;
                 }
             },
@@ -246,6 +253,7 @@ impl<'a> Planner<'a> {
                 );
             }
             self.status.phase = RunPhase::Queued;
+            self.plan.urgent = true;
             self.status.message = Some(format!(
                 "waiting for a slot: {ahead} runs ahead, maxActiveRuns is {max}"
             ));
@@ -285,6 +293,7 @@ impl<'a> Planner<'a> {
     }
 
     fn finish_run(&mut self, phase: RunPhase, reason: &str, message: String) {
+        self.plan.urgent = true;
         let was = self.status.phase;
         self.status.phase = phase;
         self.status.message = Some(message.clone());
@@ -316,6 +325,22 @@ impl<'a> Planner<'a> {
             }
         }
         self.finish_run(RunPhase::Cancelled, reason, message);
+    }
+
+    /// Deletes the observed children that are still running and match `which`.
+    fn delete_live_children(&mut self, which: impl Fn(&ObservedChild) -> bool) {
+        for c in self.obs.children.iter() {
+            if c.deleting || c.state.phase.is_terminal() || !which(c) {
+                continue;
+            }
+            let r = ChildRef {
+                kind: c.kind.clone(),
+                name: c.name.clone(),
+            };
+            if !self.plan.delete.contains(&r) {
+                self.plan.delete.push(r);
+            }
+        }
     }
 
     fn run_timed_out(&mut self, spec: &PipelineSpec) -> bool {
@@ -353,16 +378,7 @@ impl<'a> Planner<'a> {
                 stopped.push(s.name.clone());
             }
         }
-        for c in
-            self.obs.children.iter().filter(|c| {
-                !c.deleting && !c.state.phase.is_terminal() && stopped.contains(&c.step)
-            })
-        {
-            self.plan.delete.push(ChildRef {
-                kind: c.kind.clone(),
-                name: c.name.clone(),
-            });
-        }
+        self.delete_live_children(|c| stopped.contains(&c.step));
         self.fail_run("Timeout", format!("the run exceeded its timeout of {text}"));
         true
     }
@@ -653,6 +669,7 @@ impl<'a> Planner<'a> {
     }
 
     fn settle(&mut self, i: usize, phase: StepPhase, reason: &str, message: String) {
+        self.plan.urgent = true;
         let s = &mut self.status.steps[i];
         s.phase = phase;
         s.reason = Some(reason.into());
@@ -785,6 +802,12 @@ impl StepEnv for Env<'_, '_, '_> {
     }
     fn render(&self, child: &ChildSpec<'_>) -> Result<Manifest, RenderFailure> {
         self.r.child(child)
+    }
+    fn child_name(&self, step: &Step, index: Option<u32>, attempt: u32) -> String {
+        crate::names::child_name(self.r.run.name, &step.name, index, attempt)
+    }
+    fn urgent(&mut self) {
+        self.p.plan.urgent = true;
     }
     fn items(&self, step: &Step) -> &[Value] {
         self.items

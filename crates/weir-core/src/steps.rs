@@ -98,6 +98,10 @@ pub(crate) trait StepEnv {
     fn child(&self, name: &str) -> Option<&ObservedChild>;
     /// Render the manifest for an attempt.
     fn render(&self, child: &ChildSpec<'_>) -> Result<Manifest, RenderFailure>;
+    /// The deterministic name of an attempt's child.
+    fn child_name(&self, step: &Step, index: Option<u32>, attempt: u32) -> String;
+    /// A transition users must see at once happened: write the status now.
+    fn urgent(&mut self);
     /// The items of a forEach step, if it has one.
     fn items(&self, step: &Step) -> &[Value];
     /// Record a manifest to apply, a child to delete, an event, a time to look again.
@@ -149,6 +153,7 @@ pub(crate) fn observe(env: &mut dyn StepEnv, step: &Step, insts: &mut [Instance]
             }
             Some(c) => match c.state.phase {
                 ChildPhase::Succeeded => {
+                    env.urgent();
                     inst.phase = StepPhase::Succeeded;
                     inst.reason = c.state.reason.clone().or(Some("Completed".into()));
                     inst.message = c.state.message.clone();
@@ -232,6 +237,21 @@ fn start(env: &mut dyn StepEnv, step: &Step, inst: &mut Instance, attempt: u32) 
     inst.attempt = attempt;
     inst.attempt_start = Some(now);
     inst.next_attempt = None;
+    // The child may exist already: created by a reconcile whose status write was deferred
+    // or lost (a crash). Adopt it instead of applying it again; its name says it is the same.
+    let name = env.child_name(step, inst.index, attempt);
+    if let Some(existing) = env.child(&name) {
+        inst.attempt_start = existing
+            .state
+            .started_at
+            .filter(|t| *t <= now)
+            .or(Some(now));
+        inst.child = Some(name);
+        inst.phase = StepPhase::Running;
+        inst.reason = None;
+        inst.message = None;
+        return;
+    }
     match env.render(&spec) {
         Ok(manifest) => {
             inst.child = Some(manifest_name(&manifest));
@@ -263,6 +283,7 @@ fn manifest_name(m: &Manifest) -> String {
 /// An attempt failed: retry it (after its backoff) or fail the instance for good.
 fn fail(env: &mut dyn StepEnv, step: &Step, inst: &mut Instance, reason: &str, message: String) {
     let now = env.now();
+    env.urgent();
     inst.reason = Some(reason.to_string());
     inst.message = Some(truncate(message, 1024));
     let policy = step.retries.as_ref();

@@ -207,3 +207,21 @@ fn if_succeeded_keeps_the_children_of_a_failed_step_after_the_run_ends() {
     assert!(w.reconcile().delete.is_empty());
     assert_eq!(w.live(), ["r-b-1"]);
 }
+
+/// Regression: the controller may defer a run's first status write (it only starts steps);
+/// a cancel arriving before that write found no steps in status and left the Jobs the
+/// unrecorded reconcile had created running.
+#[test]
+fn a_cancel_before_the_first_status_write_cancels_the_steps_and_deletes_their_children() {
+    let mut w = World::new(dag(&["a", "b", "c <- a"]));
+    let unrecorded = w.crash_after_apply();
+    assert_eq!(applied(&unrecorded), ["r-a-1", "r-b-1"]);
+    w.run.spec.cancel = true;
+    let p = w.reconcile();
+    assert_eq!(p.status.phase, RunPhase::Cancelled);
+    for name in ["a", "b", "c"] {
+        assert_eq!(step(&p, name).phase, StepPhase::Cancelled, "{name}");
+    }
+    assert_eq!(deleted(&p), ["r-a-1", "r-b-1"]);
+    assert!(p.apply.is_empty());
+}

@@ -84,9 +84,10 @@ proptest! {
         let mut finished = false;
         for round in 0..200u32 {
             if crash_mask & (1 << (round % 64)) != 0 {
-                let lost = w.crash_after_apply();
+                w.crash_after_apply();
                 let p = w.reconcile();
-                prop_assert_eq!(applied(&p), applied(&lost), "replay after a lost patch");
+                // What the lost reconcile created exists now: the replay adopts it.
+                prop_assert!(p.apply.is_empty(), "replay after a lost patch applied {:?}", applied(&p));
             } else {
                 w.reconcile();
             }

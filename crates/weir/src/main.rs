@@ -78,6 +78,9 @@ struct ControllerArgs {
     /// The Lease's namespace (default: POD_NAMESPACE, else `default`).
     #[arg(long, env = "POD_NAMESPACE")]
     lease_namespace: Option<String>,
+    /// Also record every run's Started and Succeeded events (Warnings are always recorded).
+    #[arg(long, env = "WEIR_NORMAL_EVENTS")]
+    normal_events: bool,
     /// Seconds a leader holds the lease without renewing it.
     #[arg(long, default_value_t = 15, env = "WEIR_LEASE_DURATION")]
     lease_duration: u64,
@@ -107,7 +110,10 @@ fn main() -> ExitCode {
 fn block_on(fut: impl std::future::Future<Output = ExitCode>) -> ExitCode {
     // One crypto provider for every TLS connection; a second would panic at the first call.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt.block_on(fut),
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -145,18 +151,24 @@ fn crd(write: Option<PathBuf>) -> ExitCode {
 }
 
 async fn controller(args: ControllerArgs) -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_new(&args.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match args.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
-    let leader_election = args.leader_election.then(|| weir_controller::config::LeaseConfig {
-        name: args.lease_name.clone(),
-        namespace: args.lease_namespace.clone().unwrap_or_else(|| "default".into()),
-        duration_seconds: args.lease_duration,
-        grace_seconds: 2,
-    });
+    let leader_election = args
+        .leader_election
+        .then(|| weir_controller::config::LeaseConfig {
+            name: args.lease_name.clone(),
+            namespace: args
+                .lease_namespace
+                .clone()
+                .unwrap_or_else(|| "default".into()),
+            duration_seconds: args.lease_duration,
+            grace_seconds: 2,
+        });
     let config = weir_controller::Config {
         namespace: args.namespace,
         workers: args.workers,
@@ -165,20 +177,25 @@ async fn controller(args: ControllerArgs) -> ExitCode {
         burst: args.burst,
         metrics_addr: args.metrics_addr,
         leader_election,
+        normal_events: args.normal_events,
         ..Default::default()
     };
     let shutdown = async {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return std::future::pending().await,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
         tokio::select! {
             _ = term.recv() => {},
             _ = tokio::signal::ctrl_c() => {},
         }
         tracing::info!("shutting down: finishing running reconciles");
     };
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), "weir controller starting");
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        "weir controller starting"
+    );
     match weir_controller::run(config, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
