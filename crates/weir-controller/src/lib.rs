@@ -76,6 +76,10 @@ pub async fn run(
         .map_err(|e| Error::Leader(e.to_string()))?;
     let (mut leading, task) = manager.watch().await;
     let became_leader = async {
+        // kube-lease-manager reports changes only, so a standby hears nothing until it
+        // leads. Give the first attempt at the lease a moment; after it, not leading is a
+        // known standby (ready: it serves nothing), and says so once.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), leading.changed()).await;
         loop {
             let now = *leading.borrow_and_update();
             health.set_leadership(now);
