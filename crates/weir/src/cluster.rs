@@ -100,7 +100,9 @@ pub struct CancelArgs {
 }
 
 async fn runs_api(ns: &Ns) -> Result<Api<PipelineRun>, String> {
-    let client = Client::try_default().await.map_err(|e| format!("cannot connect to the cluster: {e}"))?;
+    let client = Client::try_default()
+        .await
+        .map_err(|e| format!("cannot connect to the cluster: {e}"))?;
     Ok(match &ns.namespace {
         Some(n) => Api::namespaced(client, n),
         None => Api::default_namespaced(client),
@@ -131,11 +133,24 @@ pub async fn run(args: RunArgs) -> ExitCode {
         Ok(a) => a,
         Err(e) => return fail(e),
     };
-    let mut run = PipelineRun::new("", PipelineRunSpec { pipeline_ref: Some(args.pipeline.clone()), params, ..Default::default() });
+    let mut run = PipelineRun::new(
+        "",
+        PipelineRunSpec {
+            pipeline_ref: Some(args.pipeline.clone()),
+            params,
+            ..Default::default()
+        },
+    );
     run.metadata.name = None;
     run.metadata.generate_name = Some(format!("{}-", trim_name(&args.pipeline)));
-    run.metadata.labels = Some(BTreeMap::from([(labels::PIPELINE.to_string(), trim_name(&args.pipeline))]));
-    run.metadata.annotations = Some(BTreeMap::from([(labels::STARTED_BY.to_string(), "manual".to_string())]));
+    run.metadata.labels = Some(BTreeMap::from([(
+        labels::PIPELINE.to_string(),
+        trim_name(&args.pipeline),
+    )]));
+    run.metadata.annotations = Some(BTreeMap::from([(
+        labels::STARTED_BY.to_string(),
+        "manual".to_string(),
+    )]));
     let created = match api.create(&PostParams::default(), &run).await {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot create the run: {e}")),
@@ -155,7 +170,10 @@ fn trim_name(n: &str) -> String {
 /// Follows a run until it finishes, printing a line each time a step changes.
 async fn wait(api: &Api<PipelineRun>, name: &str) -> ExitCode {
     let cfg = watcher::Config::default().fields(&format!("metadata.name={name}"));
-    let mut stream = watcher(api.clone(), cfg).default_backoff().applied_objects().boxed();
+    let mut stream = watcher(api.clone(), cfg)
+        .default_backoff()
+        .applied_objects()
+        .boxed();
     let mut seen: BTreeMap<String, (String, u32)> = BTreeMap::new();
     let started = std::time::Instant::now();
     loop {
@@ -168,14 +186,34 @@ async fn wait(api: &Api<PipelineRun>, name: &str) -> ExitCode {
         for s in &status.steps {
             let key = (s.phase.as_str().to_string(), s.attempt);
             if seen.get(&s.name) != Some(&key) {
-                let detail = s.reason.as_deref().filter(|_| s.phase != weir_api::v1alpha1::StepPhase::Running).map(|r| format!(" ({r})")).unwrap_or_default();
-                println!("{:>6.1}s  {:<24} {:<15} attempt {}{}", started.elapsed().as_secs_f32(), s.name, s.phase.as_str(), s.attempt, detail);
+                let detail = s
+                    .reason
+                    .as_deref()
+                    .filter(|_| s.phase != weir_api::v1alpha1::StepPhase::Running)
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default();
+                println!(
+                    "{:>6.1}s  {:<24} {:<15} attempt {}{}",
+                    started.elapsed().as_secs_f32(),
+                    s.name,
+                    s.phase.as_str(),
+                    s.attempt,
+                    detail
+                );
                 seen.insert(s.name.clone(), key);
             }
         }
         if status.phase.is_finished() {
-            println!("run {name} {}{}", status.phase.as_str(), status.message.map(|m| format!(": {m}")).unwrap_or_default());
-            return if status.phase == RunPhase::Succeeded { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+            println!(
+                "run {name} {}{}",
+                status.phase.as_str(),
+                status.message.map(|m| format!(": {m}")).unwrap_or_default()
+            );
+            return if status.phase == RunPhase::Succeeded {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            };
         }
     }
 }
@@ -190,23 +228,39 @@ pub async fn get(args: GetArgs) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail(format!("cannot list runs: {e}")),
     };
-    let mut runs: Vec<PipelineRun> = list.items.into_iter().filter(|r| args.pipeline.is_none() || r.spec.pipeline_ref == args.pipeline).collect();
+    let mut runs: Vec<PipelineRun> = list
+        .items
+        .into_iter()
+        .filter(|r| args.pipeline.is_none() || r.spec.pipeline_ref == args.pipeline)
+        .collect();
     runs.sort_by_key(|r| r.metadata.creation_timestamp.clone());
     match args.output {
         Output::Yaml => print_yaml(&runs),
         Output::Json => print_json(&runs),
         Output::Table => {
-            let mut t = table(["NAME", "PIPELINE", "PHASE", "PROGRESS", "STARTED", "DURATION"]);
+            let mut t = table([
+                "NAME", "PIPELINE", "PHASE", "PROGRESS", "STARTED", "DURATION",
+            ]);
             let now = jiff::Timestamp::now();
             for r in &runs {
                 let s = r.status.clone().unwrap_or_default();
                 t.add_row([
                     r.name_any(),
-                    r.spec.pipeline_ref.clone().unwrap_or_else(|| "(inline)".into()),
+                    r.spec
+                        .pipeline_ref
+                        .clone()
+                        .unwrap_or_else(|| "(inline)".into()),
                     s.phase.as_str().to_string(),
                     s.progress.clone().unwrap_or_default(),
-                    s.start_time.as_ref().map(|t| t.0.to_string()).unwrap_or_default(),
-                    duration(s.start_time.as_ref().map(|t| t.0), s.completion_time.as_ref().map(|t| t.0), now),
+                    s.start_time
+                        .as_ref()
+                        .map(|t| t.0.to_string())
+                        .unwrap_or_default(),
+                    duration(
+                        s.start_time.as_ref().map(|t| t.0),
+                        s.completion_time.as_ref().map(|t| t.0),
+                        now,
+                    ),
                 ]);
             }
             println!("{t}");
@@ -240,7 +294,10 @@ pub fn describe_text(run: &PipelineRun, now: jiff::Timestamp) -> String {
     let s: PipelineRunStatus = run.status.clone().unwrap_or_default();
     let mut out = String::new();
     out.push_str(&format!("Name:      {}\n", run.name_any()));
-    out.push_str(&format!("Pipeline:  {}\n", run.spec.pipeline_ref.as_deref().unwrap_or("(inline)")));
+    out.push_str(&format!(
+        "Pipeline:  {}\n",
+        run.spec.pipeline_ref.as_deref().unwrap_or("(inline)")
+    ));
     out.push_str(&format!("Phase:     {}\n", s.phase.as_str()));
     if let Some(p) = &s.progress {
         out.push_str(&format!("Progress:  {p}\n"));
@@ -268,7 +325,9 @@ pub fn describe_text(run: &PipelineRun, now: jiff::Timestamp) -> String {
 
 fn step_row(st: &StepStatus, now: jiff::Timestamp) -> [String; 6] {
     let reason = match (&st.reason, &st.message) {
-        (Some(r), Some(m)) if !st.phase.is_finished() || st.phase != weir_api::v1alpha1::StepPhase::Succeeded => {
+        (Some(r), Some(m))
+            if !st.phase.is_finished() || st.phase != weir_api::v1alpha1::StepPhase::Succeeded =>
+        {
             let m: String = m.chars().take(60).collect();
             format!("{r}: {m}")
         }
@@ -279,14 +338,24 @@ fn step_row(st: &StepStatus, now: jiff::Timestamp) -> [String; 6] {
         st.name.clone(),
         st.phase.as_str().to_string(),
         st.attempt.to_string(),
-        duration(st.start_time.as_ref().map(|t| t.0), st.finish_time.as_ref().map(|t| t.0), now),
+        duration(
+            st.start_time.as_ref().map(|t| t.0),
+            st.finish_time.as_ref().map(|t| t.0),
+            now,
+        ),
         reason,
         st.children.join(","),
     ]
 }
 
-fn duration(start: Option<jiff::Timestamp>, end: Option<jiff::Timestamp>, now: jiff::Timestamp) -> String {
-    let Some(start) = start else { return String::new() };
+fn duration(
+    start: Option<jiff::Timestamp>,
+    end: Option<jiff::Timestamp>,
+    now: jiff::Timestamp,
+) -> String {
+    let Some(start) = start else {
+        return String::new();
+    };
     let secs = end.unwrap_or(now).duration_since(start).as_secs().max(0);
     match secs {
         s if s < 120 => format!("{s}s"),
@@ -332,18 +401,36 @@ pub async fn retry(args: RetryArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(format!("run {}: {e}", args.run)),
     };
-    let steps: Vec<String> = run.status.as_ref().map(|s| s.steps.iter().map(|s| s.name.clone()).collect()).unwrap_or_default();
+    let steps: Vec<String> = run
+        .status
+        .as_ref()
+        .map(|s| s.steps.iter().map(|s| s.name.clone()).collect())
+        .unwrap_or_default();
     for s in &args.step {
         if !steps.contains(s) {
-            return fail(format!("run {} has no step {s} (steps: {})", args.run, steps.join(", ")));
+            return fail(format!(
+                "run {} has no step {s} (steps: {})",
+                args.run,
+                steps.join(", ")
+            ));
         }
     }
     let id = jiff::Timestamp::now().as_millisecond().to_string();
     let patch = json!({ "spec": { "rerun": { "id": id, "steps": args.step } } });
-    match api.patch(&args.run, &PatchParams::default(), &Patch::Merge(&patch)).await {
+    match api
+        .patch(&args.run, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
         Ok(_) => {
-            let what = if args.step.is_empty() { "every failed step".to_string() } else { args.step.join(", ") };
-            println!("pipelinerun/{} re-running {what} and everything downstream", args.run);
+            let what = if args.step.is_empty() {
+                "every failed step".to_string()
+            } else {
+                args.step.join(", ")
+            };
+            println!(
+                "pipelinerun/{} re-running {what} and everything downstream",
+                args.run
+            );
             ExitCode::SUCCESS
         }
         Err(e) => fail(format!("cannot patch {}: {e}", args.run)),
@@ -357,7 +444,10 @@ pub async fn cancel(args: CancelArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
     let patch = json!({ "spec": { "cancel": true } });
-    match api.patch(&args.run, &PatchParams::default(), &Patch::Merge(&patch)).await {
+    match api
+        .patch(&args.run, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
         Ok(_) => {
             println!("pipelinerun/{} cancelled", args.run);
             ExitCode::SUCCESS
