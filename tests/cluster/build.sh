@@ -51,8 +51,13 @@ log "kwok, kwokctl built"
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
   k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
 log "kubernetes built"
-(cd "$here/helm" && go build -buildvcs=false -trimpath \
-  -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" -o "$tmp/bin/helm" helm.sh/helm/v3/cmd/helm)
+# Without the k8sVersion stamps helm assumes Kubernetes v1.20 for `helm template` and
+# `helm lint`, and a chart's `kubeVersion: >=1.33` then fails offline.
+helm_ld="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+for p in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+  helm_ld="$helm_ld -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=$K8S_MINOR"
+done
+(cd "$here/helm" && go build -buildvcs=false -trimpath -ldflags "$helm_ld" -o "$tmp/bin/helm" helm.sh/helm/v3/cmd/helm)
 log "helm built"
 
 for b in etcd kwok kwokctl kube-apiserver kube-controller-manager kube-scheduler kubectl helm; do

@@ -1,0 +1,85 @@
+# weir's developer entry point; CI (.ci/run) and the README use these same recipes.
+# `make` or `make help` lists them.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+# One cargo target dir outside the clone, shared by every checkout and by CI on this machine.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/weir/target
+# End-to-end tests mostly wait on the cluster; a few more threads than cores keeps it busy.
+E2E_THREADS ?= 4
+
+CLUSTER := tests/cluster
+
+.PHONY: help cluster-build cluster-up cluster-down cluster-status cluster-logs \
+	objstore-up objstore-down unit e2e test lint demo crds bench test-deps
+
+help: ## list the recipes
+	@echo "usage: make <recipe>"
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## /  \1\t/' | expand -t 18
+
+cluster-build: ## build the control plane's binaries from pinned Go modules (cached in ~/.cache/weir/cluster)
+	@$(CLUSTER)/build.sh
+
+cluster-up: ## start the local cluster on 127.0.0.1 (no-op when up); kubeconfig: .cluster/kubeconfig
+	@$(CLUSTER)/cluster.sh up
+
+cluster-down: ## stop the local cluster (and the demo's controller); no process is left behind
+	@pid=.cluster/demo-controller.pid; if [ -f $$pid ] && kill -0 $$(cat $$pid) 2>/dev/null \
+		&& tr '\0' ' ' </proc/$$(cat $$pid)/cmdline | grep -q 'weir controller'; then kill $$(cat $$pid); fi; rm -f $$pid
+	@$(CLUSTER)/cluster.sh down
+
+cluster-status: ## say whether the cluster is up and its node Ready
+	@$(CLUSTER)/cluster.sh status
+
+cluster-logs: ## print the tail of every control-plane component's log
+	@$(CLUSTER)/cluster.sh logs
+
+objstore-up: ## start the S3 (moto) and GCS (gcp-storage-emulator) test servers; endpoints: .cluster/objstore.env
+	@$(CLUSTER)/objstore.sh up
+
+objstore-down: ## stop the object-store servers
+	@$(CLUSTER)/objstore.sh down
+
+unit: ## unit, property and golden tests of the workspace (no servers needed)
+	cargo test
+
+e2e: test-deps ## end-to-end tests against the running cluster and object stores (make cluster-up objstore-up)
+	@$(CLUSTER)/cluster.sh status >/dev/null || { echo "e2e: the cluster is not up; run 'make cluster-up objstore-up' (or 'make test')" >&2; exit 1; }
+	cargo build -p weir
+	cargo test -p weir-e2e -- --test-threads=$(E2E_THREADS)
+	@# Tests that disturb the whole cluster (API-server outage, a cluster-wide chart install) run alone.
+	cargo test -p weir-e2e -- --ignored --test-threads=1
+
+test-deps: ## install what the end-to-end tests need from Debian (prometheus) when missing
+	@command -v prometheus >/dev/null || { echo "installing prometheus (Debian package)" >&2; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; } >/dev/null; }
+
+test: ## everything: build, unit tests, then e2e against freshly started servers, which are always stopped
+	@$(CLUSTER)/build.sh >/dev/null
+	@# Build both test sets first, with the same package selections as `unit` and `e2e`
+	@# (cargo unifies features per selection, so --workspace would build a third variant).
+	cargo test --no-run
+	cargo test -p weir-e2e --no-run
+	$(MAKE) unit
+	@$(CLUSTER)/with-servers.sh $(MAKE) e2e
+
+lint: ## rustfmt check, clippy with warnings as errors, crds/ and the chart in sync, helm lint, shell syntax
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	charts/weir/check-crds.sh
+	charts/weir/lint.sh
+	@for f in $(CLUSTER)/*.sh charts/weir/*.sh scripts/*.sh bench/*.sh .ci/run; do bash -n "$$f"; done
+
+crds: ## regenerate crds/ from the Rust types and copy them into the chart
+	cargo run -q -p weir -- crd --write crds
+	charts/weir/check-crds.sh --fix
+
+bench: ## the benchmarks behind BENCHMARKS.md (templates; the run engine on a fresh cluster)
+	bench/render.sh
+	bench/controller.sh
+
+demo: ## build, start the local cluster, install the CRDs, run the controller, run examples/hello.yaml to the end
+	@scripts/demo.sh

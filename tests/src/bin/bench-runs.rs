@@ -1,0 +1,416 @@
+#![expect(
+    clippy::expect_used,
+    reason = "a benchmark harness: a failed setup step aborts it with its message"
+)]
+
+//! The run engine's benchmark on the local cluster (issue 4): 1,000 single-step runs, 100 runs
+//! of a 10-step DAG, and 1,000 runs active at once. Reports runs per minute, run creation →
+//! first Job (p50/p99), API requests per step by verb (the controller's own counter, checked
+//! against kube-apiserver's `apiserver_request_total`), and the controller's peak RSS and
+//! CPU seconds. Run by `bench/controller.sh` (which starts the cluster and builds a release
+//! controller); prints a Markdown table for BENCHMARKS.md.
+
+use std::collections::{BTreeMap, HashMap};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt, stream};
+use k8s_openapi::api::batch::v1::Job;
+use kube::api::{Api, DeleteParams, PostParams};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, ResourceExt};
+use weir_api::v1alpha1::{PipelineRun, PipelineRunSpec};
+use weir_e2e::TestNamespace;
+use weir_e2e::cluster::kubeconfig_path;
+use weir_e2e::weir::{create_pipeline, install_crds, weir_bin};
+
+const SINGLE: &str = r#"
+apiVersion: weir.dev/v1alpha1
+kind: Pipeline
+metadata: {name: single}
+spec:
+  steps:
+  - {name: only, job: {image: example.invalid/x:1}}
+"#;
+
+const DAG10: &str = r#"
+apiVersion: weir.dev/v1alpha1
+kind: Pipeline
+metadata: {name: dag10}
+spec:
+  steps:
+  - {name: s0, job: {image: example.invalid/x:1}}
+  - {name: s1, dependsOn: [s0], job: {image: example.invalid/x:1}}
+  - {name: s2, dependsOn: [s0], job: {image: example.invalid/x:1}}
+  - {name: s3, dependsOn: [s0], job: {image: example.invalid/x:1}}
+  - {name: s4, dependsOn: [s1, s2], job: {image: example.invalid/x:1}}
+  - {name: s5, dependsOn: [s2, s3], job: {image: example.invalid/x:1}}
+  - {name: s6, dependsOn: [s4], job: {image: example.invalid/x:1}}
+  - {name: s7, dependsOn: [s5], job: {image: example.invalid/x:1}}
+  - {name: s8, dependsOn: [s6, s7], job: {image: example.invalid/x:1}}
+  - {name: s9, dependsOn: [s8], job: {image: example.invalid/x:1}}
+"#;
+
+const LONG: &str = r#"
+apiVersion: weir.dev/v1alpha1
+kind: Pipeline
+metadata: {name: long}
+spec:
+  steps:
+  - {name: only, job: {image: example.invalid/x:1, jobArgs: {annotations: {weir.dev/test-run-for: 600000ms}}}}
+"#;
+
+struct Controller {
+    child: Child,
+    metrics: String,
+}
+
+impl Controller {
+    fn start(ns: &str, port: u16) -> Self {
+        let log = std::fs::File::create(format!("/tmp/weir-bench-{ns}.log")).expect("log");
+        let child = Command::new(weir_bin())
+            .args([
+                "controller",
+                "--namespace",
+                ns,
+                "--metrics-addr",
+                &format!("127.0.0.1:{port}"),
+                "--log",
+                "warn",
+            ])
+            .args(
+                std::env::var("WEIR_BENCH_ARGS")
+                    .unwrap_or_default()
+                    .split_whitespace(),
+            )
+            .env("KUBECONFIG", kubeconfig_path())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start the controller");
+        Self {
+            child,
+            metrics: format!("http://127.0.0.1:{port}/metrics"),
+        }
+    }
+
+    /// Peak resident memory (KiB) and CPU seconds so far.
+    fn usage(&self) -> (u64, f64) {
+        let pid = self.child.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let hwm = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0);
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Fields after the command name (which may contain spaces) start after ')'.
+        let rest: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, r)| r.split_whitespace().collect())
+            .unwrap_or_default();
+        let ticks: f64 = rest
+            .get(11)
+            .and_then(|u| u.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            + rest
+                .get(12)
+                .and_then(|s| s.parse::<f64>().ok())
+                .unwrap_or(0.0);
+        (hwm, ticks / 100.0)
+    }
+
+    async fn requests(&self) -> BTreeMap<String, f64> {
+        let text = reqwest::get(&self.metrics)
+            .await
+            .expect("scrape weir")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .filter_map(|l| l.strip_prefix("weir_kube_requests_total{verb=\""))
+            .filter_map(|l| l.split_once("\"} "))
+            .map(|(verb, n)| (verb.to_string(), n.trim().parse().unwrap_or(0.0)))
+            .collect()
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// kube-apiserver's own count of mutating requests on the resources only weir writes.
+async fn apiserver_writes(client: &Client) -> f64 {
+    let req = http::Request::get("/metrics")
+        .body(Vec::new())
+        .expect("request");
+    let text = client.request_text(req).await.expect("apiserver /metrics");
+    text.lines()
+        .filter(|l| l.starts_with("apiserver_request_total{"))
+        .filter(|l| {
+            let jobs = l.contains("resource=\"jobs\"") && l.contains("subresource=\"\"");
+            let runs =
+                l.contains("resource=\"pipelineruns\"") && l.contains("subresource=\"status\"");
+            let pls = l.contains("resource=\"pipelines\"") && l.contains("subresource=\"status\"");
+            let events = l.contains("resource=\"events\"");
+            (jobs || runs || pls || events)
+                && [
+                    "verb=\"APPLY\"",
+                    "verb=\"PATCH\"",
+                    "verb=\"POST\"",
+                    "verb=\"PUT\"",
+                    "verb=\"DELETE\"",
+                ]
+                .iter()
+                .any(|v| l.contains(v))
+        })
+        .filter_map(|l| l.rsplit_once(' ').and_then(|(_, n)| n.parse::<f64>().ok()))
+        .sum()
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+struct Result_ {
+    name: String,
+    runs: usize,
+    steps: usize,
+    runs_per_min: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    by_verb: BTreeMap<String, f64>,
+    writes_per_step: f64,
+    apiserver_writes_per_step: f64,
+    rss_mib: f64,
+    cpu_s: f64,
+}
+
+async fn scenario(
+    name: &str,
+    pipeline_yaml: &str,
+    pipeline: &str,
+    runs: usize,
+    steps_per_run: usize,
+    port: u16,
+) -> Result_ {
+    let ns = TestNamespace::create(&format!("bench-{name}")).await;
+    let client = ns.client();
+    install_crds(&client).await;
+    create_pipeline(&ns, pipeline_yaml).await;
+    let ctl = Controller::start(ns.name(), port);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = ctl.requests().await;
+    let api_before = apiserver_writes(&client).await;
+
+    // First Job seen per run, by the run label.
+    let first_job: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let watch = {
+        let first_job = first_job.clone();
+        let jobs: Api<Job> = ns.api();
+        tokio::spawn(async move {
+            let mut s = watcher(jobs, watcher::Config::default())
+                .applied_objects()
+                .boxed();
+            while let Ok(Some(j)) = s.try_next().await {
+                if let Some(run) = j.labels().get("weir.dev/run") {
+                    first_job
+                        .lock()
+                        .expect("lock")
+                        .entry(run.clone())
+                        .or_insert_with(Instant::now);
+                }
+            }
+        })
+    };
+    let runs_api: Api<PipelineRun> = ns.api();
+    let start = Instant::now();
+    let created: Vec<(String, Instant)> = stream::iter(0..runs)
+        .map(|i| {
+            let api = runs_api.clone();
+            let pipeline = pipeline.to_string();
+            async move {
+                let name = format!("{pipeline}-{i:04}");
+                let run = PipelineRun::new(
+                    &name,
+                    PipelineRunSpec {
+                        pipeline_ref: Some(pipeline),
+                        ..Default::default()
+                    },
+                );
+                api.create(&PostParams::default(), &run)
+                    .await
+                    .expect("create run");
+                (name, Instant::now())
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    // All finished?
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    loop {
+        let list = runs_api
+            .list(&Default::default())
+            .await
+            .expect("list runs")
+            .items;
+        let done = list
+            .iter()
+            .filter(|r| r.status.as_ref().is_some_and(|s| s.phase.is_finished()))
+            .count();
+        if done == runs {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name}: only {done}/{runs} runs finished in 30 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let elapsed = start.elapsed();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = ctl.requests().await;
+    let api_after = apiserver_writes(&client).await;
+    let (rss, cpu) = ctl.usage();
+    watch.abort();
+    let firsts = first_job.lock().expect("lock").clone();
+    let mut lat: Vec<f64> = created
+        .iter()
+        .filter_map(|(n, t)| {
+            firsts
+                .get(n)
+                .map(|f| f.saturating_duration_since(*t).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    let steps = runs * steps_per_run;
+    let by_verb: BTreeMap<String, f64> = after
+        .iter()
+        .map(|(v, n)| {
+            (
+                v.clone(),
+                (n - before.get(v).copied().unwrap_or(0.0)) / steps as f64,
+            )
+        })
+        .collect();
+    let writes: f64 = ["apply", "patch", "create", "update", "delete"]
+        .iter()
+        .map(|v| by_verb.get(*v).copied().unwrap_or(0.0))
+        .sum();
+    Result_ {
+        name: name.into(),
+        runs,
+        steps,
+        runs_per_min: runs as f64 / elapsed.as_secs_f64() * 60.0,
+        p50_ms: pct(&lat, 0.5),
+        p99_ms: pct(&lat, 0.99),
+        by_verb,
+        writes_per_step: writes,
+        apiserver_writes_per_step: (api_after - api_before) / steps as f64,
+        rss_mib: rss as f64 / 1024.0,
+        cpu_s: cpu,
+    }
+}
+
+/// 1,000 runs whose step runs for ten minutes: all active at once; peak RSS when they are.
+async fn active(runs: usize, port: u16) -> (usize, f64, f64) {
+    let ns = TestNamespace::create("bench-active").await;
+    install_crds(&ns.client()).await;
+    create_pipeline(&ns, LONG).await;
+    let ctl = Controller::start(ns.name(), port);
+    let api: Api<PipelineRun> = ns.api();
+    stream::iter(0..runs)
+        .for_each_concurrent(16, |i| {
+            let api = api.clone();
+            async move {
+                let run = PipelineRun::new(
+                    &format!("long-{i:04}"),
+                    PipelineRunSpec {
+                        pipeline_ref: Some("long".into()),
+                        ..Default::default()
+                    },
+                );
+                api.create(&PostParams::default(), &run)
+                    .await
+                    .expect("create run");
+            }
+        })
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(900);
+    let running = loop {
+        let list = api.list(&Default::default()).await.expect("list").items;
+        let running = list
+            .iter()
+            .filter(|r| {
+                r.status
+                    .as_ref()
+                    .is_some_and(|s| s.steps.iter().any(|st| !st.children.is_empty()))
+            })
+            .count();
+        if running == runs || Instant::now() > deadline {
+            break running;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    // Let a few reconciles of every run pass (pods becoming Running) before reading the peak.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let (rss, cpu) = ctl.usage();
+    let _ = api
+        .delete_collection(&DeleteParams::background(), &Default::default())
+        .await;
+    (running, rss as f64 / 1024.0, cpu)
+}
+
+#[tokio::main]
+async fn main() {
+    weir_e2e::cluster::install_crypto_provider();
+    let scale: usize = std::env::var("WEIR_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    let bin = weir_bin();
+    println!("controller binary: {}", bin.display());
+    let single = scenario("single", SINGLE, "single", scale, 1, 18181).await;
+    let dag = scenario("dag10", DAG10, "dag10", (scale / 10).max(1), 10, 18182).await;
+    let (active_runs, active_rss, active_cpu) = active(scale, 18183).await;
+    println!();
+    println!(
+        "| scenario | runs | steps | runs/min | create→first Job p50 | p99 | writes/step (weir) | writes/step (apiserver) | requests/step by verb | peak RSS | CPU s |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for r in [&single, &dag] {
+        let verbs: Vec<String> = r
+            .by_verb
+            .iter()
+            .filter(|(_, n)| **n > 0.0)
+            .map(|(v, n)| format!("{v} {n:.2}"))
+            .collect();
+        println!(
+            "| {} | {} | {} | {:.0} | {:.0} ms | {:.0} ms | {:.2} | {:.2} | {} | {:.1} MiB | {:.1} |",
+            r.name,
+            r.runs,
+            r.steps,
+            r.runs_per_min,
+            r.p50_ms,
+            r.p99_ms,
+            r.writes_per_step,
+            r.apiserver_writes_per_step,
+            verbs.join(", "),
+            r.rss_mib,
+            r.cpu_s
+        );
+    }
+    println!(
+        "| {active_runs} runs active at once | {active_runs} | {active_runs} | – | – | – | – | – | – | {active_rss:.1} MiB | {active_cpu:.1} |"
+    );
+}

@@ -1,0 +1,244 @@
+//! weir itself under test: the CRDs installed once per test process, a `weir controller`
+//! process per test (scoped to the test's namespace, so tests never share a controller and
+//! one can SIGKILL its own), and helpers to start and await runs.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
+use tokio::sync::OnceCell;
+use weir_api::v1alpha1::{Pipeline, PipelineRun, PipelineRunSpec};
+
+use crate::cluster::{kubeconfig_path, runtime_dir};
+use crate::{TestNamespace, wait};
+
+/// The `weir` binary under test: `$WEIR_BIN`, else `debug/weir` in the cargo target dir.
+pub fn weir_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("WEIR_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let bin = target.join("debug/weir");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it with `cargo build -p weir` (make e2e does)",
+        bin.display()
+    );
+    bin
+}
+
+static CRDS: OnceCell<()> = OnceCell::const_new();
+
+/// Server-side applies weir's CRDs (once per test process) and waits until they serve.
+pub async fn install_crds(client: &Client) {
+    CRDS.get_or_init(|| async {
+        let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+        for crd in weir_api::crds() {
+            let name = crd.name_any();
+            api.patch(
+                &name,
+                &PatchParams::apply("weir-e2e").force(),
+                &Patch::Apply(&crd),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("cannot install CRD {name}: {e}"));
+            wait::until(
+                &api,
+                &name,
+                Duration::from_secs(60),
+                "the CRD to be Established",
+                |c: &CustomResourceDefinition| {
+                    c.status
+                        .as_ref()
+                        .and_then(|s| s.conditions.as_ref())
+                        .is_some_and(|cs| {
+                            cs.iter()
+                                .any(|c| c.type_ == "Established" && c.status == "True")
+                        })
+                },
+            )
+            .await;
+        }
+    })
+    .await;
+}
+
+/// A `weir controller --namespace <ns>` process; killed (SIGKILL) when dropped.
+pub struct Controller {
+    child: Option<Child>,
+    namespace: String,
+    log: PathBuf,
+    starts: u32,
+    args: Vec<String>,
+    identity: String,
+}
+
+impl Controller {
+    /// Starts a controller watching only `ns`, logging to `.cluster/e2e-logs/<ns>.log`.
+    pub async fn start(ns: &TestNamespace) -> Self {
+        Self::start_with(ns, "controller", &[]).await
+    }
+
+    /// Starts a controller named `identity` (its log file and its Lease identity) with
+    /// extra flags, e.g. `--leader-election` or `--metrics-addr`.
+    pub async fn start_with(ns: &TestNamespace, identity: &str, args: &[&str]) -> Self {
+        install_crds(&ns.client()).await;
+        let dir = runtime_dir().join("e2e-logs");
+        std::fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        let mut c = Controller {
+            child: None,
+            namespace: ns.name().to_string(),
+            log: dir.join(format!("{}-{identity}.log", ns.name())),
+            starts: 0,
+            args: args.iter().map(ToString::to_string).collect(),
+            identity: identity.to_string(),
+        };
+        c.spawn();
+        c
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap_or_else(|e| panic!("cannot open {}: {e}", self.log.display()));
+        let err = log
+            .try_clone()
+            .unwrap_or_else(|e| panic!("cannot clone a log handle: {e}"));
+        let child = Command::new(weir_bin())
+            .args([
+                "controller",
+                "--namespace",
+                &self.namespace,
+                "--log",
+                "info,weir_controller=debug",
+            ])
+            .args(&self.args)
+            .env("KUBECONFIG", kubeconfig_path())
+            .env("POD_NAME", format!("{}-{}", self.identity, self.starts))
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", weir_bin().display()));
+        self.starts += 1;
+        self.child = Some(child);
+    }
+
+    /// SIGKILLs the process (no graceful shutdown: the point is to stop it anywhere).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Kills and starts it again.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// The controller's log so far (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Creates a Pipeline from YAML (its namespace is the test's).
+pub async fn create_pipeline(ns: &TestNamespace, yaml: &str) -> Pipeline {
+    let mut pipeline: Pipeline =
+        serde_saphyr::from_str(yaml).unwrap_or_else(|e| panic!("test pipeline YAML: {e}"));
+    pipeline.metadata.namespace = Some(ns.name().to_string());
+    ns.api::<Pipeline>()
+        .create(&PostParams::default(), &pipeline)
+        .await
+        .unwrap_or_else(|e| panic!("cannot create pipeline: {e}"))
+}
+
+/// Starts a run named `name` of `pipeline` with `params`.
+pub async fn start_run(
+    ns: &TestNamespace,
+    pipeline: &str,
+    name: &str,
+    params: &[(&str, &str)],
+) -> PipelineRun {
+    let params: BTreeMap<String, String> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let run = PipelineRun::new(
+        name,
+        PipelineRunSpec {
+            pipeline_ref: Some(pipeline.into()),
+            params,
+            ..Default::default()
+        },
+    );
+    ns.api::<PipelineRun>()
+        .create(&PostParams::default(), &run)
+        .await
+        .unwrap_or_else(|e| panic!("cannot create run {name}: {e}"))
+}
+
+/// Waits until the run is finished and returns it.
+pub async fn finished(ns: &TestNamespace, name: &str, deadline: Duration) -> PipelineRun {
+    wait::until(
+        &ns.api::<PipelineRun>(),
+        name,
+        deadline,
+        "the run to finish",
+        |r: &PipelineRun| r.status.as_ref().is_some_and(|s| s.phase.is_finished()),
+    )
+    .await
+}
+
+/// The step statuses of a run, by name.
+pub fn steps(run: &PipelineRun) -> BTreeMap<String, weir_api::v1alpha1::StepStatus> {
+    run.status
+        .iter()
+        .flat_map(|s| s.steps.iter())
+        .map(|s| (s.name.clone(), s.clone()))
+        .collect()
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released; good enough for a test's servers).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port on 127.0.0.1: {e}"))
+}
+
+/// The text of a controller's `/metrics`, or `None` while it does not answer.
+pub async fn scrape(port: u16) -> Option<String> {
+    let r = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .ok()?;
+    r.text().await.ok()
+}
+
+/// The value of one series in a scrape (`name{labels}` exactly as exported).
+pub fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
+}

@@ -1,0 +1,304 @@
+//! Running weir like a production operator: two replicas under leader election, a real
+//! Prometheus scraping it, and secrets that never leak into logs, Events or status.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Event, Secret};
+use kube::ResourceExt;
+use kube::api::PostParams;
+use kube::runtime::{WatchStreamExt, watcher};
+use weir_api::v1alpha1::RunPhase;
+use weir_e2e::weir::{Controller, create_pipeline, finished, free_port, sample, scrape, start_run};
+use weir_e2e::{TestNamespace, wait};
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+const PIPELINE: &str = r#"
+apiVersion: weir.dev/v1alpha1
+kind: Pipeline
+metadata: {name: work}
+spec:
+  steps:
+  - {name: a, job: {image: example.invalid/x:1, jobArgs: {annotations: {weir.dev/test-run-for: 1500ms}}}}
+  - {name: b, dependsOn: [a], job: {image: example.invalid/x:1}}
+"#;
+
+async fn leader_of(ports: &[u16]) -> Vec<u16> {
+    let mut leaders = Vec::new();
+    for p in ports {
+        if scrape(*p).await.and_then(|t| sample(&t, "weir_leader")) == Some(1.0) {
+            leaders.push(*p);
+        }
+    }
+    leaders
+}
+
+#[tokio::test]
+async fn two_replicas_one_leads_and_a_standby_takes_over_without_duplicating_a_job() {
+    let ns = TestNamespace::create("leader").await;
+    let (pa, pb) = (free_port(), free_port());
+    let lease = [
+        "--leader-election",
+        "--lease-namespace",
+        ns.name(),
+        "--lease-duration",
+        "4",
+    ];
+    let args = |port: u16| -> Vec<String> {
+        let mut v: Vec<String> = lease.iter().map(ToString::to_string).collect();
+        v.extend(["--metrics-addr".into(), format!("127.0.0.1:{port}")]);
+        v
+    };
+    let (aa, ab) = (args(pa), args(pb));
+    let mut a = Controller::start_with(
+        &ns,
+        "replica-a",
+        &aa.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    let mut b = Controller::start_with(
+        &ns,
+        "replica-b",
+        &ab.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    let leaders = wait::poll(MINUTE, Duration::from_millis(200), "one leader", || async {
+        let l = leader_of(&[pa, pb]).await;
+        (l.len() == 1).then_some(l)
+    })
+    .await;
+    // Both replicas are ready: the leader once its caches synced, the standby once it knows.
+    for p in [pa, pb] {
+        wait::poll(
+            MINUTE,
+            Duration::from_millis(200),
+            "both replicas ready",
+            || async move {
+                let r = reqwest::get(format!("http://127.0.0.1:{p}/readyz"))
+                    .await
+                    .ok()?;
+                (r.status().as_u16() == 200).then_some(())
+            },
+        )
+        .await;
+    }
+
+    let seen: Arc<Mutex<BTreeMap<String, BTreeSet<String>>>> = Arc::default();
+    let recorder = {
+        let (seen, jobs) = (seen.clone(), ns.api::<Job>());
+        tokio::spawn(async move {
+            let mut s = watcher(jobs, watcher::Config::default())
+                .applied_objects()
+                .boxed();
+            while let Some(Ok(j)) = s.next().await {
+                if let Ok(mut m) = seen.lock() {
+                    m.entry(j.name_any())
+                        .or_default()
+                        .insert(j.uid().unwrap_or_default());
+                }
+            }
+        })
+    };
+    create_pipeline(&ns, PIPELINE).await;
+    for i in 0..6 {
+        start_run(&ns, "work", &format!("h{i}"), &[]).await;
+    }
+    // Kill the leader mid-run; the standby must take over within the lease duration.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let killed = if leaders[0] == pa {
+        a.kill();
+        pa
+    } else {
+        b.kill();
+        pb
+    };
+    let survivor = if killed == pa { pb } else { pa };
+    wait::poll(
+        Duration::from_secs(20),
+        Duration::from_millis(200),
+        "the standby to lead",
+        || async { (leader_of(&[survivor]).await == [survivor]).then_some(()) },
+    )
+    .await;
+    for i in 0..6 {
+        let r = finished(&ns, &format!("h{i}"), MINUTE).await;
+        assert_eq!(
+            r.status.as_ref().map(|s| s.phase),
+            Some(RunPhase::Succeeded),
+            "h{i}"
+        );
+    }
+    recorder.abort();
+    let seen = seen.lock().map(|m| m.clone()).unwrap_or_default();
+    let twice: Vec<_> = seen.iter().filter(|(_, uids)| uids.len() > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "Jobs created twice during the handover: {twice:?}"
+    );
+    assert_eq!(
+        seen.len(),
+        12,
+        "one Job per step of each run: {:?}",
+        seen.keys()
+    );
+}
+
+#[tokio::test]
+async fn a_real_prometheus_scrapes_the_controller() {
+    let Some(prometheus) = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        panic!("prometheus is not installed: `apt-get install prometheus` (make test does it)");
+    };
+    let ns = TestNamespace::create("prometheus").await;
+    let metrics = free_port();
+    let addr = format!("127.0.0.1:{metrics}");
+    let _ctl = Controller::start_with(&ns, "controller", &["--metrics-addr", &addr]).await;
+    let dir = std::env::temp_dir().join(format!("weir-prometheus-{}", ns.name()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("prometheus.yml");
+    std::fs::write(&config, format!("global: {{scrape_interval: 1s}}\nscrape_configs:\n- job_name: weir\n  static_configs: [{{targets: ['{addr}']}}]\n")).unwrap();
+    let web = free_port();
+    let mut prom = Command::new(prometheus)
+        .args([
+            &format!("--config.file={}", config.display()),
+            &format!("--storage.tsdb.path={}", dir.join("data").display()),
+            &format!("--web.listen-address=127.0.0.1:{web}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
+        .spawn()
+        .unwrap();
+    create_pipeline(&ns, PIPELINE).await;
+    start_run(&ns, "work", "p1", &[]).await;
+    finished(&ns, "p1", MINUTE).await;
+    let query = |q: &'static str| async move {
+        let encoded: String = q
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"_-.".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        let url = format!("http://127.0.0.1:{web}/api/v1/query?query={encoded}");
+        let text = reqwest::get(&url).await.ok()?.text().await.ok()?;
+        let body: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let result = body["data"]["result"].as_array()?.clone();
+        (!result.is_empty()).then_some(result)
+    };
+    // Each series, through Prometheus' own query API once it has scraped them.
+    let started = wait::poll(
+        MINUTE,
+        Duration::from_millis(500),
+        "weir_runs_started_total in Prometheus",
+        || query("weir_runs_started_total"),
+    )
+    .await;
+    assert_eq!(started[0]["metric"]["started_by"], "api");
+    assert_eq!(started[0]["value"][1], "1");
+    let phases = wait::poll(
+        MINUTE,
+        Duration::from_millis(500),
+        "weir_runs{phase=Succeeded} = 1",
+        || async { query("weir_runs{phase=\"Succeeded\"} == 1").await },
+    )
+    .await;
+    assert_eq!(phases.len(), 1);
+    let steps = wait::poll(MINUTE, Duration::from_millis(500), "step durations", || {
+        query("weir_step_duration_seconds_count{kind=\"job\",outcome=\"Succeeded\"} == 2")
+    })
+    .await;
+    assert_eq!(steps.len(), 1);
+    let applies = wait::poll(
+        MINUTE,
+        Duration::from_millis(500),
+        "API requests by verb",
+        || query("weir_kube_requests_total{verb=\"apply\"} > 0"),
+    )
+    .await;
+    assert_eq!(applies.len(), 1);
+    wait::poll(
+        MINUTE,
+        Duration::from_millis(500),
+        "reconcile durations",
+        || query("weir_reconcile_duration_seconds_count{controller=\"pipelinerun\"} > 0"),
+    )
+    .await;
+    // No label carries an object name: every weir series' labels come from bounded sets.
+    let series = query("{__name__=~\"weir_.*\"}").await.unwrap_or_default();
+    assert!(series.len() > 10, "{} weir series", series.len());
+    for s in &series {
+        let text = s["metric"].to_string();
+        assert!(
+            !text.contains("p1") && !text.contains(ns.name()),
+            "an object name in a label: {text}"
+        );
+    }
+    let _ = prom.kill();
+    let _ = prom.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_planted_secret_never_appears_in_logs_events_or_status() {
+    const PLANTED: &str = "planted-SECRET-8f3e1c77";
+    let ns = TestNamespace::create("secrets").await;
+    let ctl = Controller::start(&ns).await;
+    let secret: Secret = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "warehouse"},
+        "stringData": {"PASSWORD": PLANTED}
+    }))
+    .unwrap();
+    ns.api::<Secret>()
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    create_pipeline(
+        &ns,
+        r#"
+apiVersion: weir.dev/v1alpha1
+kind: Pipeline
+metadata: {name: uses-secret}
+spec:
+  defaults:
+    envFrom: [{type: secretRef, name: warehouse}]
+  steps:
+  - name: load
+    job:
+      image: example.invalid/x:1
+      volumes: [{name: creds, type: secret, reference: warehouse, mountPath: /secrets}]
+  - name: fails
+    dependsOn: [load]
+    job:
+      image: example.invalid/x:1
+      jobArgs: {labels: {weir.dev/test-fail: "true"}}
+"#,
+    )
+    .await;
+    start_run(&ns, "uses-secret", "s1", &[]).await;
+    let run = finished(&ns, "s1", MINUTE).await;
+    assert_eq!(run.status.as_ref().map(|s| s.phase), Some(RunPhase::Failed));
+    let status = serde_json::to_string(&run).unwrap();
+    assert!(!status.contains(PLANTED), "the secret is in the run");
+    let events = ns.api::<Event>().list(&Default::default()).await.unwrap();
+    assert!(!events.items.is_empty(), "the failure recorded Events");
+    assert!(
+        !serde_json::to_string(&events).unwrap().contains(PLANTED),
+        "the secret is in an Event"
+    );
+    let log = ctl.log();
+    assert!(log.contains("reconciled"), "the debug log was written");
+    assert!(
+        !log.contains(PLANTED),
+        "the secret is in the controller's log"
+    );
+}
