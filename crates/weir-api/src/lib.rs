@@ -24,7 +24,12 @@ use kube::CustomResourceExt;
 /// Every CRD weir serves, in a stable order.
 pub fn crds() -> Vec<CustomResourceDefinition> {
     use v1alpha1::{DbtRun, Pipeline, PipelineRun, SparkJob};
-    vec![Pipeline::crd(), PipelineRun::crd(), SparkJob::crd(), DbtRun::crd()]
+    vec![
+        Pipeline::crd(),
+        PipelineRun::crd(),
+        SparkJob::crd(),
+        DbtRun::crd(),
+    ]
 }
 
 /// A CRD as the YAML document written to `crds/<plural>.yaml` (and printed by `weir crd`).

@@ -50,10 +50,19 @@ fn every_schema_property_has_a_description() {
     let mut missing = Vec::new();
     for crd in weir_api::crds() {
         let schema = serde_json::to_value(&crd.spec.versions[0].schema).expect("json");
-        walk(&crd.spec.names.kind, &schema["openAPIV3Schema"], &mut missing);
+        walk(
+            &crd.spec.names.kind,
+            &schema["openAPIV3Schema"],
+            &mut missing,
+        );
     }
     // k8s-openapi's embedded types (tolerations, affinity, resources) carry their own docs;
     // only weir's own fields are checked.
-    missing.retain(|p| !p.contains(".affinity.") && !p.contains(".tolerations[]") && !p.contains(".resources."));
-    assert!(missing.is_empty(), "fields without a description: {missing:#?}");
+    missing.retain(|p| {
+        !p.contains(".affinity.") && !p.contains(".tolerations[]") && !p.contains(".resources.")
+    });
+    assert!(
+        missing.is_empty(),
+        "fields without a description: {missing:#?}"
+    );
 }

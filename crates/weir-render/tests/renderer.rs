@@ -15,7 +15,10 @@ fn user_templates_are_cached_by_content_and_bounded() {
     let renderer = Renderer::with_cache_capacity(2);
     let ctx = common::dbt_task();
     let a = config_map("a", "a: {{ run.name | tojson }}\n");
-    assert_eq!(renderer.render_text(&a, &ctx).unwrap(), "a: \"batch-20240301-x7k2p\"\n");
+    assert_eq!(
+        renderer.render_text(&a, &ctx).unwrap(),
+        "a: \"batch-20240301-x7k2p\"\n"
+    );
     renderer.render_text(&a, &ctx).unwrap();
     assert_eq!(renderer.cached_templates(), 1);
     // A new version of the same ConfigMap key is a new entry …
@@ -25,13 +28,18 @@ fn user_templates_are_cached_by_content_and_bounded() {
     let b = config_map("b", "b: 1\n");
     renderer.render_text(&b, &ctx).unwrap();
     assert_eq!(renderer.cached_templates(), 2);
-    assert_eq!(renderer.render_text(&a, &ctx).unwrap(), "a: \"batch-20240301-x7k2p\"\n");
+    assert_eq!(
+        renderer.render_text(&a, &ctx).unwrap(),
+        "a: \"batch-20240301-x7k2p\"\n"
+    );
 }
 
 #[test]
 fn zero_capacity_still_renders() {
     let renderer = Renderer::with_cache_capacity(0);
-    let out = renderer.render_str("t", "{{ step.name }}", &common::dbt_task()).unwrap();
+    let out = renderer
+        .render_str("t", "{{ step.name }}", &common::dbt_task())
+        .unwrap();
     assert_eq!(out, "dbt");
     assert_eq!(renderer.cached_templates(), 0);
 }
@@ -48,9 +56,17 @@ fn broken_templates_are_not_cached() {
 fn check_compiles_without_rendering() {
     let renderer = Renderer::new();
     // Undefined names only show when rendering; syntax shows at once.
-    renderer.check(&config_map("ok", "{{ job.not_there_yet }}")).unwrap();
-    let err = renderer.check(&config_map("bad", "a\n{% for %}")).unwrap_err();
-    assert!(err.to_string().starts_with("template \"configmap/templates/bad\" line 2 col "), "{err}");
+    renderer
+        .check(&config_map("ok", "{{ job.not_there_yet }}"))
+        .unwrap();
+    let err = renderer
+        .check(&config_map("bad", "a\n{% for %}"))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("template \"configmap/templates/bad\" line 2 col "),
+        "{err}"
+    );
     for builtin in Builtin::ALL {
         renderer.check(&TemplateSource::Builtin(builtin)).unwrap();
     }

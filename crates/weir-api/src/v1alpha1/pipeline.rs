@@ -133,7 +133,10 @@ impl StepDefaults {
 ).message("a step sets exactly one of job, spark, dbt and resource"))]
 pub struct Step {
     /// The step's name: lower-case letters, digits and dashes. Part of child object names.
-    #[schemars(length(min = 1, max = 40), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
+    #[schemars(
+        length(min = 1, max = 40),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    )]
     pub name: String,
     /// Steps that must finish (as the trigger rule requires) before this one starts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
