@@ -12,7 +12,7 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource, ResourceExt};
 use serde_json::json;
-use weir_api::v1alpha1::{Pipeline, PipelineRun, RunPhase};
+use weir_api::v1alpha1::{Pipeline, PipelineRun};
 use weir_core::pipeline::{RunSummary, plan_pipeline};
 
 use crate::config::Config;
@@ -65,20 +65,22 @@ pub fn controller(
     };
     let (s_runs, s_pipelines) = (Synced::default(), Synced::default());
     let (runs, writer) = reflector::store::<PipelineRun>();
-    let run_stream = reflector::reflector(writer, watcher(runs_api, watcher::Config::default()))
-        .modify(|r| r.managed_fields_mut().clear())
-        .default_backoff()
-        .inspect({
-            let s = s_runs.clone();
-            move |e| s.observe(e)
-        })
-        .touched_objects();
+    let run_stream = reflector::reflector(
+        writer,
+        watcher(runs_api, watcher::Config::default()).modify(strip_run),
+    )
+    .default_backoff()
+    .inspect({
+        let s = s_runs.clone();
+        move |e| s.observe(e)
+    })
+    .touched_objects();
     let (pipelines, pl_writer) = reflector::store::<Pipeline>();
     let pipeline_stream = reflector::reflector(
         pl_writer,
-        watcher(pipelines_api, watcher::Config::default()),
+        watcher(pipelines_api, watcher::Config::default())
+            .modify(|p| p.managed_fields_mut().clear()),
     )
-    .modify(|p| p.managed_fields_mut().clear())
     .default_backoff()
     .inspect({
         let s = s_pipelines.clone();
@@ -119,6 +121,18 @@ pub fn controller(
         })
 }
 
+/// A run as this controller reads it: its phase and times. The spec snapshot and the step
+/// statuses (the bulk of a run) stay in the run controller's cache only.
+fn strip_run(run: &mut PipelineRun) {
+    run.managed_fields_mut().clear();
+    if let Some(s) = run.status.as_mut() {
+        s.pipeline_spec = None;
+        s.steps.clear();
+        s.params.clear();
+        s.conditions.clear();
+    }
+}
+
 async fn reconcile(pipeline: Arc<Pipeline>, ctx: Ctx<PipelineState>) -> Result<Action, Error> {
     instrumented(
         &ctx.metrics,
@@ -155,11 +169,7 @@ async fn reconcile_pipeline(
                     .as_ref()
                     .map(|t| t.0)
                     .unwrap_or_default(),
-                phase: if status.pipeline_spec.is_none() && status.phase == RunPhase::Pending {
-                    RunPhase::Pending
-                } else {
-                    status.phase
-                },
+                phase: status.phase,
                 completed: status.completion_time.map(|t| t.0),
             }
         })

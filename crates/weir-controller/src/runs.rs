@@ -76,9 +76,8 @@ pub fn controller(
     let p = pending.clone();
     let job_stream = reflector::reflector(
         jobs_writer,
-        watcher(api::<Job>(&client, ns), children.clone()),
+        watcher(api::<Job>(&client, ns), children.clone()).modify(strip_job),
     )
-    .modify(strip)
     .default_backoff()
     .inspect({
         let s = s_jobs.clone();
@@ -93,20 +92,21 @@ pub fn controller(
         }
     });
     let (pods, pods_writer) = reflector::store::<Pod>();
-    let pod_stream = reflector::reflector(pods_writer, watcher(api::<Pod>(&client, ns), children))
-        .modify(strip)
-        .default_backoff()
-        .inspect({
-            let s = s_pods.clone();
-            move |e| s.observe(e)
-        })
-        .touched_objects();
+    let pod_stream = reflector::reflector(
+        pods_writer,
+        watcher(api::<Pod>(&client, ns), children).modify(strip_pod),
+    )
+    .default_backoff()
+    .inspect({
+        let s = s_pods.clone();
+        move |e| s.observe(e)
+    })
+    .touched_objects();
     let (pipelines, pl_writer) = reflector::store::<Pipeline>();
     let pl_stream = reflector::reflector(
         pl_writer,
-        watcher(api::<Pipeline>(&client, ns), watcher::Config::default()),
+        watcher(api::<Pipeline>(&client, ns), watcher::Config::default()).modify(strip),
     )
-    .modify(strip)
     .default_backoff()
     .inspect({
         let s = s_pipelines.clone();
@@ -117,9 +117,8 @@ pub fn controller(
     let p = pending.clone();
     let run_stream = reflector::reflector(
         runs_writer,
-        watcher(api::<PipelineRun>(&client, ns), watcher::Config::default()),
+        watcher(api::<PipelineRun>(&client, ns), watcher::Config::default()).modify(strip),
     )
-    .modify(strip)
     .default_backoff()
     .inspect({
         let s = s_runs.clone();
@@ -203,6 +202,35 @@ pub fn controller(
         })
 }
 
+/// A Job as the state parser reads it: status, completions, parallelism, and metadata.
+/// The pod template (the bulk of a Job) is dropped: caches hold thousands of these.
+fn strip_job(job: &mut Job) {
+    strip(job);
+    if let Some(spec) = job.spec.as_mut() {
+        *spec = k8s_openapi::api::batch::v1::JobSpec {
+            completions: spec.completions,
+            parallelism: spec.parallelism,
+            ..Default::default()
+        };
+    }
+}
+
+/// A Pod as the state parser reads it: status, container names and restart policy.
+fn strip_pod(pod: &mut Pod) {
+    strip(pod);
+    if let Some(spec) = pod.spec.as_mut() {
+        let names = |cs: &[k8s_openapi::api::core::v1::Container]| -> Vec<k8s_openapi::api::core::v1::Container> {
+            cs.iter().map(|c| k8s_openapi::api::core::v1::Container { name: c.name.clone(), ..Default::default() }).collect()
+        };
+        *spec = k8s_openapi::api::core::v1::PodSpec {
+            containers: names(&spec.containers),
+            init_containers: spec.init_containers.as_deref().map(names),
+            restart_policy: spec.restart_policy.clone(),
+            ..Default::default()
+        };
+    }
+}
+
 /// Drops what the planner never reads, to keep the caches small.
 fn strip<K: Resource>(obj: &mut K) {
     obj.meta_mut().managed_fields = None;
@@ -267,7 +295,7 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
     let uid = run.uid().unwrap_or_default();
     let mut requeue = plan.requeue_after;
     if plan.status != old {
-        match st.batch.defer(&uid, &run, plan.urgent) {
+        match st.batch.defer(&uid, plan.urgent) {
             Some(wait) => requeue = Some(requeue.map_or(wait, |r| r.min(wait))),
             None => {
                 let body = json!({
@@ -311,33 +339,27 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
     })
 }
 
-/// How long a status change that only starts steps may wait for company.
-pub const STATUS_BATCH: Duration = Duration::from_secs(1);
+/// How long a status change that only starts steps may wait for company: a step that
+/// ends within it has its start and end written in one patch.
+pub const STATUS_BATCH: Duration = Duration::from_secs(2);
 
-/// When each run's status was last written, to batch non-urgent changes.
+/// When each run's status was last written (or the run first seen), to batch non-urgent
+/// changes. In memory only: after a restart every run gets one fresh window.
 #[derive(Default)]
 pub(crate) struct Batch(std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>);
 
 impl Batch {
     /// `Some(wait)` when this change may wait: it is not urgent and the run's status was
-    /// written (or the run created) less than [`STATUS_BATCH`] ago.
-    fn defer(&self, uid: &str, run: &PipelineRun, urgent: bool) -> Option<Duration> {
+    /// written (or the run first seen) less than [`STATUS_BATCH`] ago.
+    fn defer(&self, uid: &str, urgent: bool) -> Option<Duration> {
         if urgent {
             return None;
         }
-        let since = match self.0.lock().ok().and_then(|m| m.get(uid).copied()) {
-            Some(at) => at.elapsed(),
-            None => {
-                let created = run
-                    .metadata
-                    .creation_timestamp
-                    .as_ref()
-                    .map(|t| t.0)
-                    .unwrap_or_default();
-                Duration::try_from(jiff::Timestamp::now().duration_since(created))
-                    .unwrap_or(STATUS_BATCH)
-            }
-        };
+        let mut m = self.0.lock().ok()?;
+        let since = m
+            .entry(uid.to_string())
+            .or_insert_with(std::time::Instant::now)
+            .elapsed();
         (since < STATUS_BATCH).then(|| STATUS_BATCH - since)
     }
 
