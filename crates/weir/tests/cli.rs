@@ -318,3 +318,42 @@ fn render_with_a_result_fans_out_and_rejects_bad_results() {
     assert_eq!(out.stdout.matches("kind: SparkApplication").count(), 3);
     assert!(out.stdout.contains("name: batch-render-spark-batch-2-1"));
 }
+
+#[test]
+fn render_a_run_of_a_pipeline_from_another_file() {
+    let root = support::root();
+    let run = "crates/weir/tests/fixtures/run-ref.yaml";
+    let out = weir_in(&root, &["render", "-f", run, "--step", "greet"], b"");
+    fails_with(
+        &out,
+        &[&format!(
+            "error: {run}, PipelineRun/hello-*: refers to Pipeline hello, which is not among the files (add it with -f)"
+        )],
+    );
+    let out = weir_in(
+        &root,
+        &[
+            "render",
+            "-f",
+            run,
+            "-f",
+            "examples/hello.yaml",
+            "--step",
+            "greet",
+        ],
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let docs: Vec<serde_json::Value> =
+        serde_saphyr::from_str_multiple(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    // The run's child, then the Pipeline rendered on its own.
+    let names: Vec<&str> = docs
+        .iter()
+        .filter_map(|d| d["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["hello-render-greet-1", "hello-render-greet-1"]);
+    let args =
+        |d: &serde_json::Value| d["spec"]["template"]["spec"]["containers"][0]["args"][0].clone();
+    assert_eq!(args(&docs[0]), "echo 'hi from hello-render'");
+    assert_eq!(args(&docs[1]), "echo 'hello from hello-render'");
+}

@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use weir_render::Renderer;
 
 use super::check::{Env, check};
 use weir_core::Problem;
 
 use super::documents::{Document, Finding, Source, load};
+use super::render::renderer;
 use super::resources::{Resource, Spec, read};
 use super::schema::Schemas;
 
@@ -40,12 +40,11 @@ pub struct Report {
 /// templates. Never panics, whatever the bytes.
 pub fn check_sources(sources: &[Source]) -> Report {
     let (docs, mut findings) = load(sources);
-    let mut schemas = Schemas::new();
-    let resources: Vec<Resource<'_>> = docs.iter().map(|d| read(d, &mut schemas)).collect();
+    let schemas = Schemas::get();
+    let resources: Vec<Resource<'_>> = docs.iter().map(|d| read(d, schemas)).collect();
     let templates = config_templates(&resources);
-    let renderer = Renderer::new();
     let mut env = Env {
-        renderer: &renderer,
+        renderer: renderer(),
         templates: &templates,
         pipelines: BTreeMap::new(),
     };

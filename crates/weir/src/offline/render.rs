@@ -4,6 +4,7 @@
 //! built-in templates.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
@@ -14,6 +15,13 @@ use weir_core::Manifest;
 use weir_core::render::{ChildSpec, RenderFailure, Renderable};
 use weir_dag::fanout::{DEFAULT_MAX_ITEMS, items_from_literal, items_from_result};
 use weir_render::{Builtin, Identity, RenderContext, Renderer, RunInfo, StepInfo, TemplateSource};
+
+/// One renderer per process: compiling the built-in templates is not free, and the renderer
+/// is made to be shared (the controller shares one too).
+pub(crate) fn renderer() -> &'static Renderer {
+    static RENDERER: OnceLock<Renderer> = OnceLock::new();
+    RENDERER.get_or_init(Renderer::new)
+}
 
 /// The uid rendered children's ownerReference points at: there is no run yet.
 pub(crate) const FAKE_UID: &str = "00000000-0000-0000-0000-000000000000";

@@ -17,7 +17,7 @@ use super::check_cmd::{config_templates, read_sources};
 use super::documents::{Finding, load};
 use super::render::{
     FAKE_UID, Standalone, StandaloneInput, StepError, fixed_start_time, render_standalone,
-    render_step, to_yaml,
+    render_step, renderer, to_yaml,
 };
 use super::resources::{Resource, Spec, read};
 use super::schema::{Schemas, suggest};
@@ -98,8 +98,8 @@ fn render(args: &RenderArgs) -> Result<Output, Vec<String>> {
     if !unreadable.is_empty() || !findings.is_empty() {
         return Err(lines(unreadable.into_iter().chain(findings).collect()));
     }
-    let mut schemas = Schemas::new();
-    let resources: Vec<Resource<'_>> = docs.iter().map(|d| read(d, &mut schemas)).collect();
+    let schemas = Schemas::get();
+    let resources: Vec<Resource<'_>> = docs.iter().map(|d| read(d, schemas)).collect();
     let problems: Vec<Finding> = resources
         .iter()
         .flat_map(|r| {
@@ -112,10 +112,9 @@ fn render(args: &RenderArgs) -> Result<Output, Vec<String>> {
         return Err(lines(problems));
     }
     let templates = config_templates(&resources);
-    let renderer = Renderer::new();
     let env = RenderEnv {
         args,
-        renderer: &renderer,
+        renderer: renderer(),
         templates: &templates,
         given: &given,
         results: &results,
@@ -134,6 +133,7 @@ fn render(args: &RenderArgs) -> Result<Output, Vec<String>> {
     }
     if let Some(step) = &args.step
         && !out.step_found
+        && out.errors.is_empty()
     {
         let known: Vec<&str> = out.step_names.iter().map(String::as_str).collect();
         let hint = suggest(step, &known)
@@ -156,56 +156,84 @@ struct RenderEnv<'a> {
     resources: &'a [Resource<'a>],
 }
 
-impl RenderEnv<'_> {
+/// A pipeline spec to render as one run.
+struct RunTarget<'a> {
+    /// The resource rendered (a Pipeline or a PipelineRun).
+    r: &'a Resource<'a>,
+    /// The resource holding the pipeline spec (the run itself, or the Pipeline it names).
+    holder: &'a Resource<'a>,
+    spec: &'a PipelineSpec,
+    /// Where the spec is in `holder`: `spec` or `spec.pipeline`.
+    root: &'static str,
+    /// The Pipeline's name (`inline` for inline runs).
+    pipeline: &'a str,
+    /// The run's name.
+    run: String,
+    /// Parameter values given (the run's, then `-p`).
+    given: BTreeMap<String, String>,
+    /// How output and errors name the resource.
+    source: &'a str,
+}
+
+impl<'e> RenderEnv<'e> {
     /// Renders one resource into `out`; false when it is not something that renders.
-    fn resource(&self, r: &Resource<'_>, out: &mut Output) -> bool {
+    fn resource(&self, r: &'e Resource<'e>, out: &mut Output) -> bool {
         let source = format!("{}, {}", r.doc.file, r.title());
         match &r.spec {
             Some(Spec::Pipeline(spec)) => {
-                let run = self
-                    .args
-                    .run_name
-                    .clone()
-                    .unwrap_or_else(|| format!("{}-render", r.name()));
+                let run = self.args.run_name.clone();
                 self.pipeline(
-                    r,
-                    spec,
-                    "spec",
-                    r.name(),
-                    &run,
-                    self.given.clone(),
-                    &source,
+                    RunTarget {
+                        r,
+                        holder: r,
+                        spec,
+                        root: "spec",
+                        pipeline: r.name(),
+                        run: run.unwrap_or_else(|| format!("{}-render", r.name())),
+                        given: self.given.clone(),
+                        source: &source,
+                    },
                     out,
                 );
             }
             Some(Spec::PipelineRun(run)) => {
                 let mut given = run.params.clone();
                 given.extend(self.given.clone());
-                let name = self
-                    .args
-                    .run_name
-                    .clone()
-                    .unwrap_or_else(|| match &r.meta.name {
-                        Some(n) => n.clone(),
-                        None => format!(
-                            "{}render",
-                            r.meta.generate_name.as_deref().unwrap_or("run-")
-                        ),
-                    });
-                match (&run.pipeline, &run.pipeline_ref) {
-                    (Some(inline), None) => {
-                        self.pipeline(r, inline, "spec.pipeline", "inline", &name, given, &source, out);
+                let name = self.args.run_name.clone().unwrap_or_else(|| {
+                    match (&r.meta.name, &r.meta.generate_name) {
+                        (Some(n), _) => n.clone(),
+                        (None, g) => format!("{}render", g.as_deref().unwrap_or("run-")),
                     }
-                    (None, Some(pipeline)) => match self.find_pipeline(r.namespace(), pipeline) {
-                        Some(spec) => self.pipeline(r, spec, "spec", pipeline, &name, given, &source, out),
-                        None => out.errors.push(format!(
-                            "error: {source}: refers to Pipeline {pipeline}, which is not among the files (add it with -f)"
-                        )),
+                });
+                let (holder, spec, root, pipeline) = match (&run.pipeline, &run.pipeline_ref) {
+                    (Some(inline), None) => (r, inline.as_ref(), "spec.pipeline", "inline"),
+                    (None, Some(name)) => match self.find_pipeline(r.namespace(), name) {
+                        Some((holder, spec)) => (holder, spec, "spec", name.as_str()),
+                        None => {
+                            out.errors.push(format!(
+                                "error: {source}: refers to Pipeline {name}, which is not among the files (add it with -f)"
+                            ));
+                            return true;
+                        }
                     },
-                    _ => out.errors.push(format!(
-                        "error: {source}: set exactly one of spec.pipelineRef and spec.pipeline"
-                    )),
-                }
+                    _ => {
+                        out.errors.push(format!(
+                            "error: {source}: set exactly one of spec.pipelineRef and spec.pipeline"
+                        ));
+                        return true;
+                    }
+                };
+                let target = RunTarget {
+                    r,
+                    holder,
+                    spec,
+                    root,
+                    pipeline,
+                    run: name,
+                    given,
+                    source: &source,
+                };
+                self.pipeline(target, out);
             }
             Some(Spec::SparkJob(spec)) => {
                 let input = StandaloneInput {
@@ -232,52 +260,58 @@ impl RenderEnv<'_> {
         true
     }
 
-    fn find_pipeline(&self, namespace: &str, name: &str) -> Option<&PipelineSpec> {
+    /// The Pipeline `name` of `namespace` among the files, with the resource holding it.
+    fn find_pipeline(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Option<(&'e Resource<'e>, &'e PipelineSpec)> {
         self.resources.iter().find_map(|r| match &r.spec {
             Some(Spec::Pipeline(spec)) if r.name() == name && r.namespace() == namespace => {
-                Some(spec.as_ref())
+                Some((r, spec.as_ref()))
             }
             _ => None,
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn pipeline(
-        &self,
-        r: &Resource<'_>,
-        spec: &PipelineSpec,
-        root: &str,
-        pipeline: &str,
-        run: &str,
-        given: BTreeMap<String, String>,
-        source: &str,
-        out: &mut Output,
-    ) {
+    fn pipeline(&self, t: RunTarget<'_>, out: &mut Output) {
+        let RunTarget {
+            r,
+            holder,
+            spec,
+            root,
+            pipeline,
+            run,
+            given,
+            source,
+        } = t;
         out.step_names
             .extend(spec.steps.iter().map(|s| s.name.clone()));
         // The controller refuses to start a run of an invalid pipeline; so does render.
-        let mut problems = validate_pipeline(spec, root);
+        let mut errors: Vec<String> = validate_pipeline(spec, root)
+            .iter()
+            .map(|p| holder.doc.finding(&p.path, &p.message).to_string())
+            .collect();
         let params = match resolve_params(spec, &given) {
             Ok(p) => p,
             Err(e) => {
-                let declared = matches!(r.spec, Some(Spec::Pipeline(_)));
-                problems.extend(e.into_iter().map(|p| param_hint(p, spec, declared)));
+                let in_pipeline = matches!(r.spec, Some(Spec::Pipeline(_)));
+                errors.extend(e.into_iter().map(|p| {
+                    let p = param_hint(p, spec, in_pipeline);
+                    r.doc.finding(&p.path, &p.message).to_string()
+                }));
                 BTreeMap::new()
             }
         };
-        if !problems.is_empty() {
-            out.errors.extend(
-                problems
-                    .iter()
-                    .map(|p| r.doc.finding(&p.path, &p.message).to_string()),
-            );
+        if !errors.is_empty() {
+            out.errors.extend(errors);
             return;
         }
         let renderable = Renderable {
             renderer: self.renderer,
             spec,
             run: RunRef {
-                name: run,
+                name: &run,
                 uid: FAKE_UID,
                 namespace: r.namespace(),
                 pipeline,

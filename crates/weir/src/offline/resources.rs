@@ -54,16 +54,19 @@ impl Resource<'_> {
         self.meta.namespace.as_deref().unwrap_or("default")
     }
 
-    /// `Kind/name` for messages.
+    /// `Kind/name` for messages (`Kind/prefix-*` for a generated name).
     pub fn title(&self) -> String {
-        format!("{}/{}", self.kind, self.name())
+        match (&self.meta.name, &self.meta.generate_name) {
+            (None, Some(prefix)) => format!("{}/{prefix}*", self.kind),
+            _ => format!("{}/{}", self.kind, self.name()),
+        }
     }
 }
 
 const WEIR_KINDS: [&str; 4] = ["Pipeline", "PipelineRun", "SparkJob", "DbtRun"];
 
 /// Reads one document.
-pub(crate) fn read<'d>(doc: &'d Document, schemas: &mut Schemas) -> Resource<'d> {
+pub(crate) fn read<'d>(doc: &'d Document, schemas: &Schemas) -> Resource<'d> {
     let mut r = Resource {
         doc,
         kind: String::new(),
@@ -265,10 +268,10 @@ mod tests {
             bytes: text.as_bytes().to_vec(),
         }]);
         assert!(findings.is_empty(), "{findings:?}");
-        let mut schemas = Schemas::new();
+        let schemas = Schemas::get();
         docs.iter()
             .map(|d| {
-                let r = read(d, &mut schemas);
+                let r = read(d, schemas);
                 (
                     r.title(),
                     r.problems.iter().map(ToString::to_string).collect(),

@@ -6,6 +6,7 @@
 //! names them just as well; CEL rules are left to weir-core's validation.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     CustomResourceDefinition, JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool,
@@ -14,16 +15,18 @@ use regex::Regex;
 use serde_json::Value;
 use weir_core::Problem;
 
-/// The schemas of weir's kinds, read from the CRDs weir generates.
+/// The schemas of weir's kinds, read from the CRDs weir generates, with their patterns
+/// compiled. Built once per process: generating the CRDs is the costliest part of a check.
 pub(crate) struct Schemas {
     by_kind: HashMap<String, JSONSchemaProps>,
-    patterns: HashMap<String, Option<Regex>>,
+    patterns: HashMap<String, Regex>,
 }
 
 impl Schemas {
     /// Every served kind's schema.
-    pub fn new() -> Self {
-        Schemas::from_crds(weir_api::crds())
+    pub fn get() -> &'static Schemas {
+        static SCHEMAS: OnceLock<Schemas> = OnceLock::new();
+        SCHEMAS.get_or_init(|| Schemas::from_crds(weir_api::crds()))
     }
 
     fn from_crds(crds: Vec<CustomResourceDefinition>) -> Self {
@@ -41,31 +44,61 @@ impl Schemas {
                 by_kind.insert(kind, schema);
             }
         }
-        Schemas {
-            by_kind,
-            patterns: HashMap::new(),
+        let mut patterns = HashMap::new();
+        for schema in by_kind.values() {
+            collect_patterns(schema, &mut patterns, 0);
         }
+        Schemas { by_kind, patterns }
     }
 
     /// Problems of `value` (a whole resource) against the schema of `kind`.
-    pub fn check(&mut self, kind: &str, value: &Value) -> Vec<Problem> {
+    pub fn check(&self, kind: &str, value: &Value) -> Vec<Problem> {
         let mut out = Vec::new();
-        let Some(schema) = self.by_kind.get(kind) else {
+        let (Some(schema), Value::Object(root)) = (self.by_kind.get(kind), value) else {
             return out;
         };
         let mut walk = Walk {
-            patterns: &mut self.patterns,
+            patterns: &self.patterns,
             out: &mut out,
         };
         // The generated schemas leave out what every object has.
-        let mut value = value.clone();
-        if let Value::Object(m) = &mut value {
-            for common in ["apiVersion", "kind", "metadata"] {
-                m.remove(common);
-            }
-        }
-        walk.value(&value, schema, "", 0);
+        let common = ["apiVersion", "kind", "metadata"];
+        let rest: serde_json::Map<String, Value> = root
+            .iter()
+            .filter(|(k, _)| !common.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        walk.object(&rest, schema, "", 0);
         out
+    }
+}
+
+/// Compiles every `pattern` of a schema. One Rust's regex cannot compile is left to the API
+/// server to judge.
+fn collect_patterns(s: &JSONSchemaProps, out: &mut HashMap<String, Regex>, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    if let Some(p) = &s.pattern
+        && !out.contains_key(p)
+        && let Ok(re) = Regex::new(p)
+    {
+        out.insert(p.clone(), re);
+    }
+    let children = s
+        .properties
+        .iter()
+        .flat_map(|m| m.values())
+        .chain(match &s.items {
+            Some(JSONSchemaPropsOrArray::Schema(i)) => Some(i.as_ref()),
+            _ => None,
+        })
+        .chain(match &s.additional_properties {
+            Some(JSONSchemaPropsOrBool::Schema(a)) => Some(a.as_ref()),
+            _ => None,
+        });
+    for child in children {
+        collect_patterns(child, out, depth + 1);
     }
 }
 
@@ -73,7 +106,7 @@ impl Schemas {
 const MAX_DEPTH: usize = 100;
 
 struct Walk<'a> {
-    patterns: &'a mut HashMap<String, Option<Regex>>,
+    patterns: &'a HashMap<String, Regex>,
     out: &'a mut Vec<Problem>,
 }
 
@@ -197,13 +230,10 @@ impl Walk<'_> {
         }
     }
 
-    fn matches(&mut self, pattern: &str, text: &str) -> bool {
-        let re = self
-            .patterns
-            .entry(pattern.to_string())
-            .or_insert_with(|| Regex::new(pattern).ok());
-        // A pattern Rust's regex cannot compile is the API server's to judge.
-        re.as_ref().is_none_or(|re| re.is_match(text))
+    fn matches(&self, pattern: &str, text: &str) -> bool {
+        self.patterns
+            .get(pattern)
+            .is_none_or(|re| re.is_match(text))
     }
 }
 
@@ -256,7 +286,7 @@ mod tests {
     use serde_json::json;
 
     fn problems(value: Value) -> Vec<String> {
-        Schemas::new()
+        Schemas::get()
             .check("Pipeline", &value)
             .iter()
             .map(ToString::to_string)
