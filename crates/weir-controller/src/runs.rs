@@ -259,6 +259,13 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
     let st = &ctx.inner;
     let client = &ctx.client;
     let now = jiff::Timestamp::now();
+    // A reconcile triggered (by a Job or Pod event) before the watch delivered our own last
+    // status write would plan from a status we already replaced, and its guarded patch would
+    // fail with a conflict. Wait for the cache instead: the watch event triggers us again.
+    let uid = run.uid().unwrap_or_default();
+    if st.batch.is_stale(&uid, run.resource_version().as_deref()) {
+        return Ok(Action::requeue(Duration::from_millis(500)));
+    }
 
     // 1. dereference
     let pipeline = observe::pipeline(&st.caches, &run, &ns);
@@ -292,7 +299,6 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
     // plan was made from, so a plan made from a stale cache is never written. A change that
     // only starts steps waits up to STATUS_BATCH to share its patch with the next change.
     let old = run.status.clone().unwrap_or_default();
-    let uid = run.uid().unwrap_or_default();
     let mut requeue = plan.requeue_after;
     if plan.status != old {
         match st.batch.defer(&uid, plan.urgent) {
@@ -315,7 +321,11 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
                         name: name.clone(),
                         source,
                     })?;
-                st.batch.written(&uid, plan.status.phase.is_finished());
+                st.batch.written(
+                    &uid,
+                    plan.status.phase.is_finished(),
+                    run.resource_version(),
+                );
                 // Events and counters describe written transitions only: a deferred plan is
                 // made again, with the same events, by the reconcile that writes it.
                 for e in plan.events.iter().filter(|e| {
@@ -343,10 +353,13 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
 /// ends within it has its start and end written in one patch.
 pub const STATUS_BATCH: Duration = Duration::from_secs(2);
 
-/// When each run's status was last written (or the run first seen), to batch non-urgent
-/// changes. In memory only: after a restart every run gets one fresh window.
+/// Per run, in memory: when its status was last written (or the run first seen), to batch
+/// non-urgent changes, and the resourceVersion that write replaced, to recognise a cache
+/// that has not caught up with it. After a restart every run starts afresh.
 #[derive(Default)]
-pub(crate) struct Batch(std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>);
+pub(crate) struct Batch(
+    std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Option<String>)>>,
+);
 
 impl Batch {
     /// `Some(wait)` when this change may wait: it is not urgent and the run's status was
@@ -358,18 +371,38 @@ impl Batch {
         let mut m = self.0.lock().ok()?;
         let since = m
             .entry(uid.to_string())
-            .or_insert_with(std::time::Instant::now)
+            .or_insert_with(|| (std::time::Instant::now(), None))
+            .0
             .elapsed();
         (since < STATUS_BATCH).then(|| STATUS_BATCH - since)
     }
 
-    fn written(&self, uid: &str, finished: bool) {
+    /// The status was written over `replaced` (the resourceVersion the plan was made from).
+    fn written(&self, uid: &str, finished: bool, replaced: Option<String>) {
         if let Ok(mut m) = self.0.lock() {
             if finished {
                 m.remove(uid);
             } else {
-                m.insert(uid.to_string(), std::time::Instant::now());
+                m.insert(uid.to_string(), (std::time::Instant::now(), replaced));
             }
+        }
+    }
+
+    /// The cached run still has the resourceVersion our last write replaced.
+    fn is_stale(&self, uid: &str, cached: Option<&str>) -> bool {
+        let Ok(mut m) = self.0.lock() else {
+            return false;
+        };
+        match m.get_mut(uid) {
+            Some((_, replaced)) if replaced.is_some() => {
+                if replaced.as_deref() == cached {
+                    return true;
+                }
+                // The cache caught up: forget it, so only the next write is compared.
+                *replaced = None;
+                false
+            }
+            _ => false,
         }
     }
 }

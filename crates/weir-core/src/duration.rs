@@ -6,13 +6,20 @@ use weir_api::v1alpha1::Backoff;
 
 /// A duration string that does not parse; the message says what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid duration {0:?}: expected digits and units, e.g. 90s, 10m, 1h30m, 500ms")]
-pub struct InvalidDuration(pub String);
+pub enum InvalidDuration {
+    /// Not `<digits><unit>…`.
+    #[error("invalid duration {0:?}: expected digits and units, e.g. 90s, 10m, 1h30m, 500ms")]
+    Syntax(String),
+    /// Well formed, but longer than any timer can hold.
+    #[error("duration {0:?} is too long")]
+    TooLong(String),
+}
 
 /// Parses `1h30m`, `90s`, `500ms`: one or more `<digits><unit>` with units `h`, `m`, `s`,
 /// `ms`. Overflow is an error, not a wrap.
 pub fn parse_duration(text: &str) -> Result<Duration, InvalidDuration> {
-    let bad = || InvalidDuration(text.to_string());
+    let bad = || InvalidDuration::Syntax(text.to_string());
+    let long = || InvalidDuration::TooLong(text.to_string());
     let bytes = text.as_bytes();
     if bytes.is_empty() {
         return Err(bad());
@@ -27,7 +34,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, InvalidDuration> {
         if i == start {
             return Err(bad());
         }
-        let n: u64 = text[start..i].parse().map_err(|_| bad())?;
+        let n: u64 = text[start..i].parse().map_err(|_| long())?;
         let unit_ms: u64 = if text[i..].starts_with("ms") {
             i += 2;
             1

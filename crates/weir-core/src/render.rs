@@ -133,13 +133,16 @@ impl Renderable<'_> {
             put(&mut job, "image", j.image.as_ref().map(|v| json!(v)));
             put_list(&mut job, "command", &j.command);
             put_list(&mut job, "args", &j.args);
-            put_list(&mut job, "volumes", &j.volumes);
+            // jobArgs may carry the seed's own `volumes`/`envFrom` lists: keep them and add
+            // the typed ones (and the pipeline defaults) instead of replacing them.
+            let volumes = merged(job.get("volumes"), &[], &j.volumes);
+            put_list(&mut job, "volumes", &volumes);
             put(
                 &mut job,
                 "resources",
                 j.resources.as_ref().or(d.resources.as_ref()).map(to_json),
             );
-            let env_from: Vec<Value> = d.env_from.iter().chain(&j.env_from).map(to_json).collect();
+            let env_from = merged(job.get("envFrom"), &d.env_from, &j.env_from);
             put_list(&mut job, "envFrom", &env_from);
             envs = j.env.clone();
             template = j
@@ -257,6 +260,20 @@ fn produces_job(step: &Step, source: &TemplateSource) -> bool {
         TemplateSource::Builtin(b) => *b != Builtin::Spark,
         TemplateSource::Inline { .. } => step.job.is_some() || step.dbt.is_some(),
     }
+}
+
+/// `defaults`, then a jobArgs list (if it is one), then the step's typed entries.
+fn merged<T: serde::Serialize>(
+    from_args: Option<&Value>,
+    defaults: &[T],
+    typed: &[T],
+) -> Vec<Value> {
+    let mut out: Vec<Value> = defaults.iter().map(to_json).collect();
+    if let Some(Value::Array(a)) = from_args {
+        out.extend(a.iter().cloned());
+    }
+    out.extend(typed.iter().map(to_json));
+    out
 }
 
 fn builtin(name: &str) -> TemplateRef {
