@@ -137,6 +137,15 @@ fn check_step(out: &mut Vec<Problem>, path: &str, step: &Step) {
         }
         check_template(out, format!("{path}.resource.template"), &r.template);
     }
+    if let Some(d) = &step.dbt
+        && d.docs_destination.is_some()
+        && d.docs_image.is_none()
+    {
+        out.push(Problem::new(
+            format!("{path}.dbt.docsImage"),
+            "docsDestination needs docsImage (the weir-data image that bundles and uploads the docs)",
+        ));
+    }
     if let Some(j) = &step.job {
         let has_image = j.image.is_some() || j.job_args.get("image").is_some();
         let custom = j.template.as_ref().is_some_and(|t| t.builtin.is_none());

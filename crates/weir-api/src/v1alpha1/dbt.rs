@@ -56,8 +56,13 @@ pub struct DbtRunSpec {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub generate_docs: bool,
     /// Where the bundled single-file docs go, e.g. `gs://docs-bucket/dbt/index.html`.
+    /// Needs `docsImage`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub docs_destination: Option<String>,
+    /// The `weir-data` image that bundles the docs into one file and uploads them to
+    /// `docsDestination` (dbt itself then runs as an init container).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docs_image: Option<String>,
     /// Environment variables (values templated).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
