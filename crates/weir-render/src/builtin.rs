@@ -6,13 +6,48 @@ use std::str::FromStr;
 use crate::RenderError;
 
 /// A template shipped inside weir.
+///
+/// Every built-in reads `run.name`, `run.namespace`, `step.name` and `envs`;
+/// what each reads from `job` is listed on its variant. Keys marked optional
+/// may be absent; any other missing key fails the render naming it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Builtin {
     /// A `batch/v1` Job running the step's image (the seed's pod_template.yaml).
+    ///
+    /// `job`: `image`; optional `name`, `command`, `args`, `workingDir`,
+    /// `imagePullPolicy`, `env` (name → string; wins over `envs`), `envFrom`
+    /// (`[{type: configMapRef|secretRef, name, optional?, prefix?}]`), `volumes`
+    /// (`[{name, type: secret|configMap|persistentVolumeClaim|emptyDir,
+    /// reference, mountPath, readOnly?, subPath?, medium?, sizeLimit?}]`),
+    /// `gitsync` (`true`: repo and ref from `envs.GITSYNC_REPO` / `GITSYNC_REF`;
+    /// or `{repo, ref?, root?, link?, image?, secret?}`; the checkout is at
+    /// `<root>/<link>`, default `/git/repo`), `resources`, `securityContext`,
+    /// `podSecurityContext`, `serviceAccountName`, `nodeSelector`, `tolerations`,
+    /// `affinity`, `priorityClassName`, `imagePullSecrets` (names), `labels`,
+    /// `annotations`, `activeDeadlineSeconds`.
     Job,
     /// A `sparkoperator.k8s.io/v1beta2` SparkApplication (the seed's spark_pod_template.yaml).
+    ///
+    /// `job` (the SparkJob spec): `image`, `sparkVersion`, `mainApplicationFile`;
+    /// optional `name`, `type` (default `Python`), `mode` (default `cluster`),
+    /// `pythonVersion`, `mainClass`, `arguments`, `sparkConf`, `hadoopConf`,
+    /// `deps`, `imagePullPolicy`, `imagePullSecrets`, `timeToLiveSeconds`,
+    /// `restartPolicy` (default `{type: Never}`), `labels`, `volumes` (as for
+    /// `Job`, mounted in driver and executors), `driver` / `executor` (`cores`,
+    /// `coreLimit`, `coreRequest`, `memory`, `memoryOverhead`, `instances`,
+    /// `javaOptions`, `labels`, `annotations`, `nodeSelector`, `tolerations`,
+    /// `affinity`, `serviceAccount`, `env`, `envFrom`), `monitoring` (`true` or
+    /// `{jmxExporterJar?, port?, configuration?}`).
     Spark,
     /// A `batch/v1` Job running dbt (the seed's dbt_run.sh).
+    ///
+    /// `job` (the DbtRun spec): `image`, `project` (`{path}`, `{git: {repo,
+    /// ref?, subPath?}}`, or `{}` for the image's working directory); optional `name`, `profilesDir`, `target`, `vars`,
+    /// `deps`, `seed`, `commands`, `generateDocs`, `docsDestination` (then also
+    /// `docsImage`, the weir-data image, which runs `weir-data dbt-docs
+    /// --target-dir /weir/dbt-target --destination <docsDestination>` after dbt),
+    /// `env`, `envFrom`, `volumes`, `resources`, `imagePullPolicy`, and the pod
+    /// fields of `Job`.
     Dbt,
 }
 

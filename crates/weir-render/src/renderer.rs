@@ -10,10 +10,12 @@ use crate::builtin::{Builtin, PARTIALS, TemplateSource};
 use crate::cache::TemplateCache;
 use crate::error::{RenderError, TemplateError};
 
-/// Upper bound on the instructions one render may execute. The built-ins need
-/// about a thousand; the bound exists so that `{% for i in range(99999) %}` nested a
-/// few times fails fast instead of stalling a reconcile.
-const FUEL: u64 = 5_000_000;
+/// The work one render may do, in minijinja fuel: one per instruction plus one
+/// per 64 bytes of data the template creates (strings built with `~` or `*`,
+/// lists, output). The built-ins need about a thousand. The bound makes
+/// `{% for i in range(99999) %}` nested a few times fail fast instead of
+/// stalling a reconcile, and caps what a template can allocate near 32 MiB.
+const FUEL: u64 = 500_000;
 
 /// Upper bound on rendered text. etcd refuses objects above ~1.5 MiB, so a
 /// larger manifest could never be applied; stopping early also caps memory.

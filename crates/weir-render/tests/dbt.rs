@@ -136,3 +136,52 @@ fn shell_quoting_survives_hostile_values() {
         script(dbt)
     );
 }
+
+/// The `job` template inlines what `dbt` imports from "weir/pod": they must agree.
+#[test]
+fn pod_pieces_agree_with_the_job_template() {
+    let renderer = Renderer::new();
+    let volumes = json!([
+        {"name": "a", "type": "secret", "reference": "s", "mountPath": "/a", "readOnly": true},
+        {"name": "b", "type": "configMap", "reference": "c", "mountPath": "/b", "subPath": "x"},
+        {"name": "c", "type": "persistentVolumeClaim", "reference": "p", "mountPath": "/c", "readOnly": false},
+        {"name": "d", "type": "emptyDir", "mountPath": "/d"},
+        {"name": "e", "type": "emptyDir", "medium": "Memory", "sizeLimit": "1Gi", "mountPath": "/e"}
+    ]);
+    let env_from = json!([{"type": "secretRef", "name": "s", "optional": true, "prefix": "P_"}]);
+    let pod_fields = json!({
+        "serviceAccountName": "sa", "nodeSelector": {"k": "v"}, "priorityClassName": "high",
+        "tolerations": [{"operator": "Exists"}], "imagePullSecrets": ["pull"],
+        "podSecurityContext": {"runAsNonRoot": true}
+    });
+
+    let mut dbt_ctx = common::dbt_run();
+    dbt_ctx.job = json!({"image": "dbt", "project": {"git": {"repo": "r", "ref": "main"}},
+                         "volumes": volumes, "envFrom": env_from, "env": {"A": "1"}});
+    let mut job_ctx = common::dbt_run();
+    job_ctx.job = json!({"image": "dbt", "gitsync": {"repo": "r", "ref": "main"},
+                         "volumes": volumes, "envFrom": env_from, "env": {"A": "1"}});
+    for (key, value) in pod_fields.as_object().unwrap() {
+        dbt_ctx.job[key] = value.clone();
+        job_ctx.job[key] = value.clone();
+    }
+    let dbt = renderer
+        .render_job(&TemplateSource::Builtin(Builtin::Dbt), &dbt_ctx)
+        .unwrap();
+    let job = renderer
+        .render_job(&TemplateSource::Builtin(Builtin::Job), &job_ctx)
+        .unwrap();
+    let (dbt_pod, job_pod) = (pod(&dbt), pod(&job));
+    assert_eq!(dbt_pod.volumes, job_pod.volumes);
+    assert_eq!(dbt_pod.init_containers, job_pod.init_containers);
+    assert_eq!(dbt_pod.service_account_name, job_pod.service_account_name);
+    assert_eq!(dbt_pod.node_selector, job_pod.node_selector);
+    assert_eq!(dbt_pod.priority_class_name, job_pod.priority_class_name);
+    assert_eq!(dbt_pod.tolerations, job_pod.tolerations);
+    assert_eq!(dbt_pod.image_pull_secrets, job_pod.image_pull_secrets);
+    assert_eq!(dbt_pod.security_context, job_pod.security_context);
+    let (dbt_main, job_main) = (&dbt_pod.containers[0], &job_pod.containers[0]);
+    assert_eq!(dbt_main.volume_mounts, job_main.volume_mounts);
+    assert_eq!(dbt_main.env_from, job_main.env_from);
+    assert_eq!(dbt_main.env, job_main.env);
+}

@@ -184,9 +184,35 @@ fn runaway_templates_stop() {
     let slow = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}";
     let err = renderer.render_str("slow", slow, &ctx).unwrap_err();
     assert!(err.to_string().contains("fuel"), "{err}");
+    let bomb = "{% set a = 'x' * 100000000 %}{% set b = a ~ a %}{{ b | length }}";
+    let err = renderer.render_str("bomb", bomb, &ctx).unwrap_err();
+    assert!(
+        err.to_string().contains("fuel"),
+        "allocations are budgeted too: {err}"
+    );
     let deep = "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}";
     let err = renderer.render_str("deep", deep, &ctx).unwrap_err();
     assert!(err.to_string().contains("recursion"), "{err}");
+}
+
+#[test]
+fn the_budget_leaves_room_for_big_real_steps() {
+    let mut ctx = common::dbt_task();
+    let env: serde_json::Map<String, serde_json::Value> = (0..300)
+        .map(|i| (format!("VAR_{i}"), serde_json::json!("x".repeat(200))))
+        .collect();
+    ctx.job["env"] = serde_json::Value::Object(env);
+    ctx.job["volumes"] = (0..100)
+        .map(|i| serde_json::json!({"name": format!("v{i}"), "type": "configMap",
+                                     "reference": format!("cm{i}"), "mountPath": format!("/etc/v{i}")}))
+        .collect();
+    let source = TemplateSource::Builtin(weir_render::Builtin::Job);
+    let job = Renderer::new()
+        .render_job(&source, &ctx)
+        .unwrap_or_else(|err| panic!("{err}"));
+    let pod = job.spec.unwrap().template.spec.unwrap();
+    assert_eq!(pod.containers[0].env.as_ref().unwrap().len(), 303);
+    assert_eq!(pod.volumes.unwrap().len(), 101);
 }
 
 #[test]
