@@ -242,3 +242,42 @@ pub fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
 }
+
+/// Every Job ever seen in a namespace, by name, with every uid it had. A Job created twice
+/// (deleted and re-created) shows up as a second uid; an attempt that should not exist as
+/// an unexpected name.
+pub struct JobRecorder {
+    seen: std::sync::Arc<std::sync::Mutex<BTreeMap<String, std::collections::BTreeSet<String>>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl JobRecorder {
+    /// Starts watching the namespace's Jobs.
+    pub fn start(ns: &TestNamespace) -> Self {
+        use futures::StreamExt;
+        use kube::runtime::{WatchStreamExt, watcher};
+        let seen: std::sync::Arc<
+            std::sync::Mutex<BTreeMap<String, std::collections::BTreeSet<String>>>,
+        > = Default::default();
+        let (record, jobs) = (seen.clone(), ns.api::<k8s_openapi::api::batch::v1::Job>());
+        let task = tokio::spawn(async move {
+            let mut s = watcher(jobs, watcher::Config::default())
+                .applied_objects()
+                .boxed();
+            while let Some(Ok(j)) = s.next().await {
+                if let Ok(mut m) = record.lock() {
+                    m.entry(j.name_any())
+                        .or_default()
+                        .insert(j.uid().unwrap_or_default());
+                }
+            }
+        });
+        Self { seen, task }
+    }
+
+    /// Stops watching and returns what was seen.
+    pub fn stop(self) -> BTreeMap<String, std::collections::BTreeSet<String>> {
+        self.task.abort();
+        self.seen.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+}

@@ -2,16 +2,12 @@
 //! every run reaches its correct final phase and no Job is ever created twice.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use k8s_openapi::api::batch::v1::Job;
 use kube::ResourceExt;
-use kube::runtime::{WatchStreamExt, watcher};
 use weir_api::v1alpha1::{PipelineRun, RunPhase};
 use weir_e2e::TestNamespace;
-use weir_e2e::weir::{Controller, create_pipeline, start_run};
+use weir_e2e::weir::{Controller, JobRecorder, create_pipeline, start_run};
 
 const RUNS: usize = 50;
 
@@ -57,22 +53,7 @@ spec:
 
     // Every Job ever seen: name -> uids. A Job created twice (deleted and re-created, or a
     // second attempt that should not exist) shows up as a second uid or an unexpected name.
-    let seen: Arc<Mutex<BTreeMap<String, BTreeSet<String>>>> = Arc::default();
-    let recorder = {
-        let (seen, jobs) = (seen.clone(), ns.api::<Job>());
-        tokio::spawn(async move {
-            let mut s = watcher(jobs, watcher::Config::default())
-                .applied_objects()
-                .boxed();
-            while let Some(Ok(j)) = s.next().await {
-                if let Ok(mut m) = seen.lock() {
-                    m.entry(j.name_any())
-                        .or_default()
-                        .insert(j.uid().unwrap_or_default());
-                }
-            }
-        })
-    };
+    let recorder = JobRecorder::start(&ns);
 
     let seed = std::env::var("WEIR_CHAOS_SEED")
         .ok()
@@ -163,8 +144,7 @@ spec:
         }
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    recorder.abort();
-    let seen = seen.lock().map(|m| m.clone()).unwrap_or_default();
+    let seen = recorder.stop();
     let twice: Vec<_> = seen.iter().filter(|(_, uids)| uids.len() > 1).collect();
     assert!(twice.is_empty(), "Jobs created more than once: {twice:?}");
     let names: BTreeSet<String> = seen.keys().cloned().collect();

@@ -1,19 +1,15 @@
 //! Running weir like a production operator: two replicas under leader election, a real
 //! Prometheus scraping it, and secrets that never leak into logs, Events or status.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt;
-use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event, Secret};
-use kube::ResourceExt;
 use kube::api::PostParams;
-use kube::runtime::{WatchStreamExt, watcher};
 use weir_api::v1alpha1::RunPhase;
-use weir_e2e::weir::{Controller, create_pipeline, finished, free_port, sample, scrape, start_run};
+use weir_e2e::weir::{
+    Controller, JobRecorder, create_pipeline, finished, free_port, sample, scrape, start_run,
+};
 use weir_e2e::{TestNamespace, wait};
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -88,22 +84,7 @@ async fn two_replicas_one_leads_and_a_standby_takes_over_without_duplicating_a_j
         .await;
     }
 
-    let seen: Arc<Mutex<BTreeMap<String, BTreeSet<String>>>> = Arc::default();
-    let recorder = {
-        let (seen, jobs) = (seen.clone(), ns.api::<Job>());
-        tokio::spawn(async move {
-            let mut s = watcher(jobs, watcher::Config::default())
-                .applied_objects()
-                .boxed();
-            while let Some(Ok(j)) = s.next().await {
-                if let Ok(mut m) = seen.lock() {
-                    m.entry(j.name_any())
-                        .or_default()
-                        .insert(j.uid().unwrap_or_default());
-                }
-            }
-        })
-    };
+    let recorder = JobRecorder::start(&ns);
     create_pipeline(&ns, PIPELINE).await;
     for i in 0..6 {
         start_run(&ns, "work", &format!("h{i}"), &[]).await;
@@ -133,8 +114,7 @@ async fn two_replicas_one_leads_and_a_standby_takes_over_without_duplicating_a_j
             "h{i}"
         );
     }
-    recorder.abort();
-    let seen = seen.lock().map(|m| m.clone()).unwrap_or_default();
+    let seen = recorder.stop();
     let twice: Vec<_> = seen.iter().filter(|(_, uids)| uids.len() > 1).collect();
     assert!(
         twice.is_empty(),

@@ -485,26 +485,7 @@ impl<'a> Planner<'a> {
         }
 
         // 1. Read running children.
-        for (i, step) in spec.steps.iter().enumerate() {
-            if matches!(
-                self.status.steps[i].phase,
-                StepPhase::Running | StepPhase::Retrying
-            ) {
-                let mut insts = Instance::from_step(&self.status.steps[i]);
-                let mut env = Env {
-                    p: self,
-                    r: &renderable,
-                    items: &items,
-                };
-                steps::observe(&mut env, step, &mut insts);
-                steps::aggregate(
-                    &mut self.status.steps[i],
-                    &insts,
-                    step.for_each.is_some(),
-                    self.now,
-                );
-            }
-        }
+        self.each_started_step(spec, &renderable, &items, steps::observe);
         // Steps that just finished have results their downstream may render with now.
         renderable.results = succeeded_results(&self.status);
         // 2. Slots under maxParallelSteps / suspend.
@@ -517,26 +498,7 @@ impl<'a> Planner<'a> {
                 .map_or(usize::MAX, |m| (m as usize).saturating_sub(active))
         };
         // 3. Due retries and waiting items of started steps.
-        for (i, step) in spec.steps.iter().enumerate() {
-            if matches!(
-                self.status.steps[i].phase,
-                StepPhase::Running | StepPhase::Retrying
-            ) {
-                let mut insts = Instance::from_step(&self.status.steps[i]);
-                let mut env = Env {
-                    p: self,
-                    r: &renderable,
-                    items: &items,
-                };
-                steps::launch(&mut env, step, &mut insts);
-                steps::aggregate(
-                    &mut self.status.steps[i],
-                    &insts,
-                    step.for_each.is_some(),
-                    self.now,
-                );
-            }
-        }
+        self.each_started_step(spec, &renderable, &items, steps::launch);
         // 4. New steps, skips and upstream failures.
         loop {
             let states: Vec<_> = self
@@ -642,6 +604,38 @@ impl<'a> Planner<'a> {
             {
                 break;
             }
+        }
+    }
+
+    /// Runs `work` over the instances of every step that has started and not finished,
+    /// then writes them back into the step's status.
+    fn each_started_step(
+        &mut self,
+        spec: &PipelineSpec,
+        renderable: &Renderable<'_>,
+        items: &BTreeMap<String, Vec<Value>>,
+        work: fn(&mut dyn StepEnv, &Step, &mut [Instance]),
+    ) {
+        for (i, step) in spec.steps.iter().enumerate() {
+            if !matches!(
+                self.status.steps[i].phase,
+                StepPhase::Running | StepPhase::Retrying
+            ) {
+                continue;
+            }
+            let mut insts = Instance::from_step(&self.status.steps[i]);
+            let mut env = Env {
+                p: self,
+                r: renderable,
+                items,
+            };
+            work(&mut env, step, &mut insts);
+            steps::aggregate(
+                &mut self.status.steps[i],
+                &insts,
+                step.for_each.is_some(),
+                self.now,
+            );
         }
     }
 
