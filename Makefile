@@ -14,7 +14,7 @@ E2E_THREADS ?= 4
 CLUSTER := tests/cluster
 
 .PHONY: help cluster-build cluster-up cluster-down cluster-status cluster-logs \
-	objstore-up objstore-down unit e2e test lint demo crds bench test-deps
+	objstore-up objstore-down unit e2e test lint demo crds bench test-deps release-binary
 
 help: ## list the recipes
 	@echo "usage: make <recipe>"
@@ -72,6 +72,13 @@ lint: ## rustfmt check, clippy with warnings as errors, crds/ and the chart in s
 	charts/weir/check-crds.sh
 	charts/weir/lint.sh
 	@for f in $(CLUSTER)/*.sh charts/weir/*.sh scripts/*.sh bench/*.sh .ci/run; do bash -n "$$f"; done
+
+# Release builds get their own target dir, so they never wait on (or evict) the debug one.
+RELEASE_DIR ?= $(HOME)/.cache/weir/target-release
+
+release-binary: ## build the release weir that docker/weir copies; prints the directory holding it
+	@CARGO_TARGET_DIR=$(RELEASE_DIR) cargo build -q --release --locked -p weir >&2
+	@echo $(RELEASE_DIR)/release
 
 crds: ## regenerate crds/ from the Rust types and copy them into the chart
 	cargo run -q -p weir -- crd --write crds
