@@ -205,14 +205,7 @@ pub(crate) async fn config_templates(
     let refs: Vec<&TemplateRef> = spec
         .steps
         .iter()
-        .filter_map(|s| {
-            s.job
-                .as_ref()
-                .and_then(|j| j.template.as_ref())
-                .or(s.spark.as_ref().and_then(|x| x.template.as_ref()))
-                .or(s.dbt.as_ref().and_then(|x| x.template.as_ref()))
-                .or(s.resource.as_ref().map(|r| &r.template))
-        })
+        .filter_map(|s| s.template())
         .chain(spec.defaults.template.as_ref())
         .collect();
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);

@@ -452,15 +452,7 @@ fn record(
         let (Some(start), Some(end)) = (&st.start_time, &st.finish_time) else {
             continue;
         };
-        let kind = if step.spark.is_some() {
-            "spark"
-        } else if step.dbt.is_some() {
-            "dbt"
-        } else if step.resource.is_some() {
-            "resource"
-        } else {
-            "job"
-        };
+        let kind = step.kind();
         let secs = end.0.duration_since(start.0).as_secs_f64().max(0.0);
         metrics
             .step_duration

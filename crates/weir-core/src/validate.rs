@@ -112,21 +112,11 @@ fn check_step(out: &mut Vec<Problem>, path: &str, step: &Step) {
             _ => {}
         }
     }
-    let template = step
-        .job
-        .as_ref()
-        .and_then(|j| j.template.as_ref())
-        .or(step.spark.as_ref().and_then(|s| s.template.as_ref()))
-        .or(step.dbt.as_ref().and_then(|d| d.template.as_ref()));
-    if let Some(t) = template {
-        let kind = if step.job.is_some() {
-            "job"
-        } else if step.spark.is_some() {
-            "spark"
-        } else {
-            "dbt"
-        };
-        check_template(out, format!("{path}.{kind}.template"), t);
+    // A resource step's template is checked below, with its own rules.
+    if step.resource.is_none()
+        && let Some(t) = step.template()
+    {
+        check_template(out, format!("{path}.{}.template", step.kind()), t);
     }
     if let Some(r) = &step.resource {
         if r.template == TemplateRef::default() {

@@ -172,6 +172,33 @@ pub struct Step {
     pub resource: Option<ResourceStep>,
 }
 
+impl Step {
+    /// What the step runs: `job`, `spark`, `dbt` or `resource` (the field that is set; `job`
+    /// when none is, which validation reports). Bounded, so it is also a metric label.
+    pub fn kind(&self) -> &'static str {
+        if self.spark.is_some() {
+            "spark"
+        } else if self.dbt.is_some() {
+            "dbt"
+        } else if self.resource.is_some() {
+            "resource"
+        } else {
+            "job"
+        }
+    }
+
+    /// The template the step names itself, if any (a job step without one falls back to the
+    /// pipeline default, then to the kind's built-in).
+    pub fn template(&self) -> Option<&TemplateRef> {
+        self.job
+            .as_ref()
+            .and_then(|j| j.template.as_ref())
+            .or(self.spark.as_ref().and_then(|s| s.template.as_ref()))
+            .or(self.dbt.as_ref().and_then(|d| d.template.as_ref()))
+            .or(self.resource.as_ref().map(|r| &r.template))
+    }
+}
+
 /// When a step runs given its upstream steps' outcomes; Airflow's trigger rules.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

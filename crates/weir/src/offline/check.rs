@@ -279,7 +279,7 @@ fn templates(
                 && let Some(cm) = missing_config_map(env, step)
             {
                 out.notes.push(problem(
-                    format!("{at}.{}.template", kind_key(step)),
+                    format!("{at}.{}.template", step.kind()),
                     format!("template not checked: ConfigMap {cm} is not among the checked files (add it with -f)"),
                 ));
                 continue;
@@ -291,11 +291,11 @@ fn templates(
                 continue;
             }
             let path = if failure.reason == "TemplateNotFound" {
-                let t = format!("{at}.{}.template", kind_key(step));
+                let t = format!("{at}.{}.template", step.kind());
                 if r.doc.has(&t) {
                     t
                 } else {
-                    format!("{at}.{}", kind_key(step))
+                    format!("{at}.{}", step.kind())
                 }
             } else {
                 failure_path(r, &at, step, &failure.message)
@@ -334,27 +334,8 @@ fn standalone(env: &Env<'_>, input: &StandaloneInput<'_>, out: &mut Outcome) {
 
 /// The ConfigMap a step's template names, when no checked file holds it.
 fn missing_config_map(env: &Env<'_>, step: &Step) -> Option<String> {
-    let t = step
-        .job
-        .as_ref()
-        .and_then(|j| j.template.as_ref())
-        .or(step.spark.as_ref().and_then(|s| s.template.as_ref()))
-        .or(step.dbt.as_ref().and_then(|d| d.template.as_ref()))
-        .or(step.resource.as_ref().map(|r| &r.template));
-    let name = &t?.config_map_key_ref.as_ref()?.name;
+    let name = &step.template()?.config_map_key_ref.as_ref()?.name;
     (!env.templates.keys().any(|(cm, _)| cm == name)).then(|| name.clone())
-}
-
-fn kind_key(step: &Step) -> &'static str {
-    if step.spark.is_some() {
-        "spark"
-    } else if step.dbt.is_some() {
-        "dbt"
-    } else if step.resource.is_some() {
-        "resource"
-    } else {
-        "job"
-    }
 }
 
 /// The undefined expression of a render failure (`undefined value item.files`), if any.
@@ -380,7 +361,7 @@ fn mentions_results(message: &str) -> bool {
 /// Where a render failure is best reported: a templated value's own field (`args[1]`,
 /// `env.RUN_DATE`) when the document has it, else the step's kind.
 fn failure_path(r: &Resource<'_>, at: &str, step: &Step, message: &str) -> String {
-    let kind = kind_key(step);
+    let kind = step.kind();
     let base = format!("{at}.{kind}");
     let Some(name) = message
         .strip_prefix("template \"")
