@@ -87,6 +87,14 @@ impl Manifest {
             },
         }
     }
+
+    /// The object's name (stamped by weir, so always set on a planned manifest).
+    pub fn name(&self) -> &str {
+        match self {
+            Manifest::Job(j) => j.metadata.name.as_deref().unwrap_or_default(),
+            Manifest::Object(v) => v["metadata"]["name"].as_str().unwrap_or_default(),
+        }
+    }
 }
 
 /// A child to delete.
@@ -122,9 +130,11 @@ pub struct Plan {
     pub events: Vec<Event>,
     /// Look again after this long even if nothing changes (retry backoff, timeouts).
     pub requeue_after: Option<Duration>,
-    /// The status change includes a transition users must see at once (a step finished,
-    /// failed or is retrying; the run finished, queued or was refused). A change that only
-    /// starts steps may be written a moment later, together with the next one: the planner
-    /// adopts existing children by name, so a deferred write loses nothing.
+    /// The status change includes a transition users must see at once (a step failed or is
+    /// retrying; the run finished, queued or was refused). A change that only starts steps,
+    /// or records a success while the run goes on, may be written a moment later together
+    /// with the next one: a deferred write loses nothing, because the planner adopts
+    /// existing children by name and reads their outcome in the same pass, and children
+    /// are deleted by policy only once the written status records their outcome.
     pub urgent: bool,
 }

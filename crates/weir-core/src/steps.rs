@@ -152,8 +152,10 @@ pub(crate) fn observe(env: &mut dyn StepEnv, step: &Step, insts: &mut [Instance]
                 );
             }
             Some(c) => match c.state.phase {
+                // Not urgent: the child keeps the success (it is deleted by policy only
+                // after the status records it), and the run's end, if this was the last
+                // step, is.
                 ChildPhase::Succeeded => {
-                    env.urgent();
                     inst.phase = StepPhase::Succeeded;
                     inst.reason = c.state.reason.clone().or(Some("Completed".into()));
                     inst.message = c.state.message.clone();
@@ -250,11 +252,14 @@ fn start(env: &mut dyn StepEnv, step: &Step, inst: &mut Instance, attempt: u32) 
         inst.phase = StepPhase::Running;
         inst.reason = None;
         inst.message = None;
+        // It may have finished already (its start was never written): read it now, so a
+        // one-step run whose Job ends within the batch period needs one status write.
+        observe(env, step, std::slice::from_mut(inst));
         return;
     }
     match env.render(&spec) {
         Ok(manifest) => {
-            inst.child = Some(manifest_name(&manifest));
+            inst.child = Some(manifest.name().to_string());
             inst.phase = StepPhase::Running;
             inst.reason = None;
             inst.message = None;
@@ -267,16 +272,6 @@ fn start(env: &mut dyn StepEnv, step: &Step, inst: &mut Instance, attempt: u32) 
             inst.child = None;
             fail(env, step, inst, f.reason, f.message);
         }
-    }
-}
-
-fn manifest_name(m: &Manifest) -> String {
-    match m {
-        Manifest::Job(j) => j.metadata.name.clone().unwrap_or_default(),
-        Manifest::Object(v) => v["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
     }
 }
 

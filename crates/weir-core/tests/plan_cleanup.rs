@@ -128,7 +128,7 @@ fn cancelling_a_queued_run_ends_it_at_once() {
 // ---- delete policies ---------------------------------------------------------------------
 
 /// `ok` succeeds and `bad` fails under `policy` (as the pipeline default); returns the
-/// children deleted in the reconcile that sees both finish.
+/// children deleted in the reconcile after the one that sees (and writes) both finish.
 fn deleted_under(policy: Option<DeletePolicy>) -> Vec<String> {
     let mut w = World::new(dag(&["ok", "bad"]));
     if let Some(policy) = policy {
@@ -139,7 +139,8 @@ fn deleted_under(policy: Option<DeletePolicy>) -> Vec<String> {
     w.fail("r-bad-1", "Error");
     let p = w.reconcile();
     assert_eq!(p.status.phase, RunPhase::Failed);
-    deleted(&p)
+    assert!(p.delete.is_empty(), "the finish is not written yet");
+    deleted(&w.reconcile())
 }
 
 #[test]
@@ -165,6 +166,7 @@ fn a_steps_own_policy_wins_over_the_default() {
     w.reconcile();
     w.succeed("r-ok-1");
     w.fail("r-bad-1", "Error");
+    w.reconcile();
     assert_eq!(deleted(&w.reconcile()), ["r-ok-1"]);
 }
 
@@ -181,8 +183,9 @@ fn if_succeeded_deletes_every_attempt_once_the_step_succeeds_and_never_while_it_
     assert!(p.delete.is_empty(), "a is not finished");
     w.succeed("r-a-2");
     let p = w.reconcile();
-    assert_eq!(deleted(&p), ["r-a-1", "r-a-2"]);
+    assert!(p.delete.is_empty(), "the success is not written yet");
     assert_eq!(applied(&p), ["r-b-1"]);
+    assert_eq!(deleted(&w.reconcile()), ["r-a-1", "r-a-2"]);
     // Deleted children are not deleted again; a delete that did not take is retried.
     let p = w.reconcile();
     assert!(p.delete.is_empty());
@@ -198,6 +201,7 @@ fn if_succeeded_keeps_the_children_of_a_failed_step_after_the_run_ends() {
     w.default_delete_policy(DeletePolicy::IfSucceeded);
     w.reconcile();
     w.succeed("r-a-1");
+    w.reconcile();
     assert_eq!(deleted(&w.reconcile()), ["r-a-1"]);
     w.fail("r-b-1", "Error");
     let p = w.reconcile();
@@ -224,4 +228,24 @@ fn a_cancel_before_the_first_status_write_cancels_the_steps_and_deletes_their_ch
     }
     assert_eq!(deleted(&p), ["r-a-1", "r-b-1"]);
     assert!(p.apply.is_empty());
+}
+
+/// Regression: the reconcile that saw a step finish deleted its child (policy Always) before
+/// writing the status; a controller killed in between came back to a step "running" with
+/// no child, and failed or re-ran it. The child now outlives every unwritten outcome.
+#[test]
+fn a_child_is_deleted_by_policy_only_after_its_outcome_is_written() {
+    let mut w = World::new(dag(&["a", "b <- a"]));
+    w.default_delete_policy(DeletePolicy::Always);
+    w.reconcile();
+    w.succeed("r-a-1");
+    // The success is seen, b is created, and the controller dies before the status write.
+    let unwritten = w.crash_after_apply();
+    assert_eq!(applied(&unwritten), ["r-b-1"]);
+    assert!(unwritten.delete.is_empty());
+    // After the restart the same success is seen again from the child, and written.
+    let p = w.reconcile();
+    assert_eq!(step(&p, "a").phase, StepPhase::Succeeded);
+    assert!(p.delete.is_empty());
+    assert_eq!(deleted(&w.reconcile()), ["r-a-1"]);
 }

@@ -202,3 +202,70 @@ fn a_result_is_visible_to_a_downstream_started_in_a_later_reconcile() {
     let p = w.reconcile();
     assert_eq!(args(job(&p, "r-c-1")), ["s3://bucket/day=1"]);
 }
+
+// ---- status writes the controller may batch ------------------------------------------------
+
+/// A start is never urgent: the controller may hold it back to share one write with the
+/// next change. A step succeeding while the run goes on is not urgent either; the run's
+/// end is.
+#[test]
+fn only_the_end_of_a_succeeding_run_is_urgent() {
+    let mut w = World::new(dag(&["a", "b <- a"]));
+    assert!(!w.reconcile().urgent, "starting a");
+    w.succeed("r-a-1");
+    let p = w.reconcile();
+    assert_eq!(applied(&p), ["r-b-1"]);
+    assert!(!p.urgent, "a succeeded, b started");
+    w.succeed("r-b-1");
+    let p = w.reconcile();
+    assert_eq!(p.status.phase, RunPhase::Succeeded);
+    assert!(p.urgent);
+}
+
+/// A one-step run whose Job ends before its start was written: the next reconcile adopts
+/// the Job and reads its end in the same pass, so the run needs a single status write.
+#[test]
+fn a_child_that_ended_before_its_start_was_written_is_read_in_the_same_pass() {
+    let mut w = World::new(dag(&["a"]));
+    let held = w.crash_after_apply();
+    assert_eq!(applied(&held), ["r-a-1"]);
+    w.succeed("r-a-1");
+    w.advance(3);
+    let p = w.reconcile();
+    assert!(p.apply.is_empty(), "adopted, not applied again");
+    assert_eq!(step(&p, "a").phase, StepPhase::Succeeded);
+    assert_eq!(p.status.phase, RunPhase::Succeeded);
+    assert!(p.urgent);
+}
+
+/// The same through a DAG: the adopted upstream's result reaches the downstream step
+/// started in that very pass.
+#[test]
+fn an_adopted_childs_result_reaches_a_downstream_started_in_the_same_pass() {
+    let mut spec = dag(&["a", "b <- a"]);
+    if let Some(j) = step_mut(&mut spec, "b").job.as_mut() {
+        j.args = vec!["--rows={{ results.a.rows }}".into()];
+    }
+    let mut w = World::new(spec);
+    w.crash_after_apply();
+    w.succeed_with("r-a-1", json!({"rows": 7}));
+    let p = w.reconcile();
+    assert_eq!(step(&p, "a").phase, StepPhase::Succeeded);
+    assert_eq!(args(job(&p, "r-b-1")), ["--rows=7"]);
+    assert!(!p.urgent);
+}
+
+/// An adopted child that failed is a failure, and failures are written at once.
+#[test]
+fn an_adopted_child_that_failed_is_retried_and_urgent() {
+    let mut spec = dag(&["a"]);
+    step_mut(&mut spec, "a").retries = Some(retries(1, "", 1));
+    let mut w = World::new(spec);
+    w.crash_after_apply();
+    w.fail("r-a-1", "Error");
+    let p = w.reconcile();
+    assert_eq!(step(&p, "a").phase, StepPhase::Retrying);
+    assert_eq!(step(&p, "a").reason.as_deref(), Some("Error"));
+    assert!(p.urgent);
+    assert_eq!(applied(&w.reconcile()), ["r-a-2"]);
+}

@@ -172,8 +172,20 @@ impl Planner<'_> {
     /// Deletes what should not exist: every child of a cancelled run, and the children of
     /// finished steps whose delete policy says so. Repeated every reconcile, so a lost delete
     /// is retried.
+    ///
+    /// A finished step's children go only once the written status records the step as
+    /// finished: the child is the only record of an outcome the status has not stored yet,
+    /// and a controller restarting in between would otherwise find the step running with
+    /// its child gone.
     pub(super) fn clean_up(&mut self, spec: &PipelineSpec) {
         let cancelled = self.status.phase == RunPhase::Cancelled;
+        let written = self
+            .obs
+            .run
+            .status
+            .as_ref()
+            .map(|s| s.steps.as_slice())
+            .unwrap_or_default();
         let mut doomed: Vec<ChildRef> = Vec::new();
         for c in self.obs.children.iter().filter(|c| !c.deleting) {
             let step = spec
@@ -186,7 +198,11 @@ impl Planner<'_> {
                     .delete_policy
                     .or(spec.defaults.delete_policy)
                     .unwrap_or_default();
-                st.phase.is_finished()
+                let recorded = written
+                    .iter()
+                    .any(|w| w.name == st.name && w.phase == st.phase);
+                recorded
+                    && st.phase.is_finished()
                     && match policy {
                         DeletePolicy::Never => false,
                         DeletePolicy::Always => true,

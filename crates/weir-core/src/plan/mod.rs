@@ -185,6 +185,8 @@ impl<'a> Planner<'a> {
         self.each_started_step(spec, &renderable, &items, steps::launch);
         // 4. New steps, skips and upstream failures.
         loop {
+            // A child adopted last round may have finished in it: its result is ready now.
+            renderable.results = succeeded_results(&self.status);
             let states: Vec<_> = self
                 .status
                 .steps
