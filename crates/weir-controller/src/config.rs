@@ -25,6 +25,11 @@ pub struct Config {
     /// Also record the high-volume Normal events of every run (`Started`, `Succeeded`);
     /// Warnings and rare Normal events (Cancelled, Queued, Rerun) are always recorded.
     pub normal_events: bool,
+    /// How long a status change nobody waits for (steps started, a step succeeded while the
+    /// run goes on, run counters) may wait to share one write with the next change. A run's
+    /// end, a failure, a retry, a queue or an error is written at once. Zero writes every
+    /// change at once.
+    pub status_batch: Duration,
 }
 
 /// The Lease replicas compete for.
@@ -52,6 +57,7 @@ impl Default for Config {
             metrics_addr: None,
             leader_election: None,
             normal_events: false,
+            status_batch: Duration::from_secs(5),
         }
     }
 }

@@ -27,17 +27,15 @@ pub(crate) struct PipelineState {
     batch: Batch,
 }
 
-/// How often a Pipeline's run counters may be written.
-pub const PIPELINE_BATCH: Duration = Duration::from_secs(2);
-
 /// When each Pipeline's status was last written.
 #[derive(Default)]
 struct Batch(std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>);
 
 impl Batch {
-    fn wait(&self, uid: &str) -> Option<Duration> {
+    /// How long a write must still wait, `period` after the last one.
+    fn wait(&self, uid: &str, period: Duration) -> Option<Duration> {
         let since = self.0.lock().ok()?.get(uid)?.elapsed();
-        (since < PIPELINE_BATCH).then(|| PIPELINE_BATCH - since)
+        (since < period).then(|| period - since)
     }
 
     fn written(&self, uid: &str) {
@@ -192,12 +190,12 @@ async fn reconcile_pipeline(
         || old.observed_generation != plan.status.observed_generation;
     let uid = pipeline.uid().unwrap_or_default();
     let wait = if plan.status != old && !urgent {
-        ctx.inner.batch.wait(&uid)
+        ctx.inner.batch.wait(&uid, ctx.config.status_batch)
     } else {
         None
     };
     if let Some(wait) = wait {
-        // Run counters change with every run: write them at most every PIPELINE_BATCH.
+        // Run counters change with every run: write them at most once a status batch period.
         return Ok(Action::requeue(
             plan.requeue_after.map_or(wait, |r| r.min(wait)),
         ));

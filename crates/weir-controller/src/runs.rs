@@ -38,6 +38,8 @@ pub(crate) struct RunState {
     pending: Pending<PipelineRun>,
     /// When each run's status was last written.
     batch: Batch,
+    /// Children applied but perhaps not in the cache yet.
+    applied: Applied,
 }
 
 fn api<K>(client: &Client, ns: &Option<String>) -> Api<K>
@@ -154,6 +156,7 @@ pub fn controller(
         wake,
         pending: pending.clone(),
         batch: Batch::default(),
+        applied: Applied::default(),
     };
     let ctx = Arc::new(Shared {
         client: client.clone(),
@@ -287,9 +290,15 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
     // 2. plan
     let plan = weir_core::plan(&observed, &st.renderer);
 
-    // 3. apply
+    // 3. apply, except what this controller applied moments ago and the cache has not
+    // shown yet: a plan made from a status whose write was deferred starts those steps
+    // again, and would otherwise apply their children a second time.
     for m in &plan.apply {
+        if st.applied.recently(&uid, m.name()) {
+            continue;
+        }
         apply::apply(client, &st.kinds, &ns, m).await?;
+        st.applied.record(&uid, m.name());
     }
     for d in &plan.delete {
         apply::delete(client, &st.kinds, &ns, d).await?;
@@ -297,11 +306,12 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
 
     // 4. status: one patch, only when something changed, guarded by the resourceVersion the
     // plan was made from, so a plan made from a stale cache is never written. A change that
-    // only starts steps waits up to STATUS_BATCH to share its patch with the next change.
+    // is not urgent (steps started or succeeded while the run goes on) waits up to the
+    // status batch period to share its patch with the next change.
     let old = run.status.clone().unwrap_or_default();
     let mut requeue = plan.requeue_after;
     if plan.status != old {
-        match st.batch.defer(&uid, plan.urgent) {
+        match st.batch.defer(&uid, plan.urgent, ctx.config.status_batch) {
             Some(wait) => requeue = Some(requeue.map_or(wait, |r| r.min(wait))),
             None => {
                 let body = json!({
@@ -326,6 +336,9 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
                     plan.status.phase.is_finished(),
                     run.resource_version(),
                 );
+                if plan.status.phase.is_finished() {
+                    st.applied.forget(&uid);
+                }
                 // Events and counters describe written transitions only: a deferred plan is
                 // made again, with the same events, by the reconcile that writes it.
                 for e in plan.events.iter().filter(|e| {
@@ -349,60 +362,125 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
     })
 }
 
-/// How long a status change that only starts steps may wait for company: a step that
-/// ends within it has its start and end written in one patch.
-pub const STATUS_BATCH: Duration = Duration::from_secs(2);
-
 /// Per run, in memory: when its status was last written (or the run first seen), to batch
-/// non-urgent changes, and the resourceVersion that write replaced, to recognise a cache
-/// that has not caught up with it. After a restart every run starts afresh.
+/// non-urgent changes (`Config::status_batch`), and the resourceVersion that write
+/// replaced, to recognise a cache that has not caught up with it. After a restart every run
+/// starts afresh.
 #[derive(Default)]
-pub(crate) struct Batch(
-    std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Option<String>)>>,
-);
+pub(crate) struct Batch(std::sync::Mutex<std::collections::HashMap<String, Written>>);
+
+/// What [`Batch`] keeps per run.
+struct Written {
+    /// When the status was last written, or the run first seen.
+    at: std::time::Instant,
+    /// The resourceVersion the last write replaced, until the cache shows a newer one.
+    replaced: Option<String>,
+    /// The last write finished the run: the entry goes once the cache caught up.
+    finished: bool,
+}
 
 impl Batch {
     /// `Some(wait)` when this change may wait: it is not urgent and the run's status was
-    /// written (or the run first seen) less than [`STATUS_BATCH`] ago.
-    fn defer(&self, uid: &str, urgent: bool) -> Option<Duration> {
-        if urgent {
+    /// written (or the run first seen) less than `period` ago.
+    fn defer(&self, uid: &str, urgent: bool, period: Duration) -> Option<Duration> {
+        if urgent || period.is_zero() {
             return None;
         }
         let mut m = self.0.lock().ok()?;
         let since = m
             .entry(uid.to_string())
-            .or_insert_with(|| (std::time::Instant::now(), None))
-            .0
+            .or_insert_with(|| Written {
+                at: std::time::Instant::now(),
+                replaced: None,
+                finished: false,
+            })
+            .at
             .elapsed();
-        (since < STATUS_BATCH).then(|| STATUS_BATCH - since)
+        (since < period).then(|| period - since)
     }
 
     /// The status was written over `replaced` (the resourceVersion the plan was made from).
     fn written(&self, uid: &str, finished: bool, replaced: Option<String>) {
         if let Ok(mut m) = self.0.lock() {
-            if finished {
-                m.remove(uid);
-            } else {
-                m.insert(uid.to_string(), (std::time::Instant::now(), replaced));
+            // Finished runs deleted before the cache caught up are never looked at again.
+            if m.len() >= 4096 {
+                m.retain(|_, w| !w.finished || w.at.elapsed() < Duration::from_secs(60));
             }
+            m.insert(
+                uid.to_string(),
+                Written {
+                    at: std::time::Instant::now(),
+                    replaced,
+                    finished,
+                },
+            );
         }
     }
 
-    /// The cached run still has the resourceVersion our last write replaced.
+    /// The cached run still has the resourceVersion our last write replaced. A run's last
+    /// write counts too: a Job or Pod event right after it would otherwise plan from the
+    /// unfinished status and end in a conflict.
     fn is_stale(&self, uid: &str, cached: Option<&str>) -> bool {
         let Ok(mut m) = self.0.lock() else {
             return false;
         };
-        match m.get_mut(uid) {
-            Some((_, replaced)) if replaced.is_some() => {
-                if replaced.as_deref() == cached {
-                    return true;
-                }
-                // The cache caught up: forget it, so only the next write is compared.
-                *replaced = None;
-                false
+        let Some(w) = m.get_mut(uid) else {
+            return false;
+        };
+        if w.replaced.is_some() && w.replaced.as_deref() == cached {
+            return true;
+        }
+        // The cache caught up: forget it, so only the next write is compared.
+        w.replaced = None;
+        if w.finished {
+            m.remove(uid);
+        }
+        false
+    }
+}
+
+/// How long a child this controller applied counts as existing without the cache showing
+/// it. Watch events arrive within a second unless the API server is in trouble; past this,
+/// the planner's view (the child is missing) wins again.
+const APPLIED_MEMORY: Duration = Duration::from_secs(30);
+
+/// Per run, in memory: the children this controller applied and when (the "expectations"
+/// of Kubernetes' own controllers). After a restart it is empty, and the planner adopts
+/// whatever the cache shows by name.
+#[derive(Default)]
+pub(crate) struct Applied(
+    std::sync::Mutex<
+        std::collections::HashMap<String, std::collections::HashMap<String, std::time::Instant>>,
+    >,
+);
+
+impl Applied {
+    /// `name` was applied for run `uid` less than [`APPLIED_MEMORY`] ago.
+    fn recently(&self, uid: &str, name: &str) -> bool {
+        let Ok(m) = self.0.lock() else {
+            return false;
+        };
+        m.get(uid)
+            .and_then(|children| children.get(name))
+            .is_some_and(|at| at.elapsed() < APPLIED_MEMORY)
+    }
+
+    fn record(&self, uid: &str, name: &str) {
+        if let Ok(mut m) = self.0.lock() {
+            // Runs deleted before they finished are never forgotten one by one.
+            if m.len() >= 4096 {
+                m.retain(|_, c| c.values().any(|at| at.elapsed() < APPLIED_MEMORY));
             }
-            _ => false,
+            let children = m.entry(uid.to_string()).or_default();
+            children.retain(|_, at| at.elapsed() < APPLIED_MEMORY);
+            children.insert(name.to_string(), std::time::Instant::now());
+        }
+    }
+
+    /// The run finished: nothing of it is applied again.
+    fn forget(&self, uid: &str) {
+        if let Ok(mut m) = self.0.lock() {
+            m.remove(uid);
         }
     }
 }

@@ -81,9 +81,22 @@ struct ControllerArgs {
     /// Also record every run's Started and Succeeded events (Warnings are always recorded).
     #[arg(long, env = "WEIR_NORMAL_EVENTS")]
     normal_events: bool,
+    /// How long a status change nobody waits for (steps started, a step succeeded while its
+    /// run goes on) may wait to share one write with the next one, e.g. 5s, 500ms, 0s. A
+    /// run's end, failures and retries are written at once.
+    #[arg(long, default_value = "5s", value_parser = parse_period, env = "WEIR_STATUS_BATCH_PERIOD")]
+    status_batch_period: std::time::Duration,
     /// Seconds a leader holds the lease without renewing it.
     #[arg(long, default_value_t = 15, env = "WEIR_LEASE_DURATION")]
     lease_duration: u64,
+}
+
+/// `0s`, `500ms`, `5s`: weir's duration syntax, plus a bare `0`.
+fn parse_period(text: &str) -> Result<std::time::Duration, String> {
+    if text == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    weir_core::duration::parse_duration(text).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -183,6 +196,7 @@ async fn controller(args: ControllerArgs) -> ExitCode {
         metrics_addr: args.metrics_addr,
         leader_election,
         normal_events: args.normal_events,
+        status_batch: args.status_batch_period,
         ..Default::default()
     };
     let shutdown = async {
