@@ -27,7 +27,11 @@ pub const KEEP_NAMESPACES_ENV: &str = "WEIR_E2E_KEEP_NAMESPACES";
 pub fn runtime_dir() -> PathBuf {
     match std::env::var_os("WEIR_CLUSTER_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.cluster"),
+        None => PathBuf::from(
+            std::env::var("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../.cluster"),
     }
 }
 

@@ -97,7 +97,10 @@ fn every_example_is_rendered_by_a_golden_test() {
 #[test]
 fn renders_match_golden_files() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let dir = Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("tests/golden");
     let mut stale = Vec::new();
     for (golden, args) in RENDERS {
         let mut full = vec!["render"];
