@@ -7,7 +7,10 @@
 //! - `job/render_prepared`: template → text with a [`PreparedContext`], which is
 //!   what Jinja2's timing measures;
 //! - `job/render_typed`: render, parse the YAML and deserialize a typed Job,
-//!   what the controller does per step attempt.
+//!   what the controller does per step attempt;
+//! - `job/render_interpreted`: like `render_prepared`, but through minijinja
+//!   instead of the compiled form of the built-in (src/fast) that the rows
+//!   above take.
 
 use std::hint::black_box;
 
@@ -47,6 +50,10 @@ fn bench(c: &mut Criterion) {
     if let Err(err) = renderer.render_job(&source, &ctx) {
         panic!("the benchmark context must render: {err}");
     }
+    // … and through the compiled path, which the rows but the last measure.
+    if renderer.render_compiled(Builtin::Job, &ctx).is_none() {
+        panic!("the benchmark context must take the compiled path");
+    }
     let mut group = c.benchmark_group("job");
     group.bench_function("render", |b| {
         b.iter(|| renderer.render_text(black_box(&source), black_box(&ctx)))
@@ -57,6 +64,9 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("render_typed", |b| {
         b.iter(|| renderer.render_job(black_box(&source), black_box(&ctx)))
+    });
+    group.bench_function("render_interpreted", |b| {
+        b.iter(|| renderer.render_interpreted(black_box(Builtin::Job), black_box(&prepared)))
     });
     group.finish();
 }

@@ -25,6 +25,7 @@ mod builtin;
 mod cache;
 mod context;
 mod error;
+mod fast;
 mod json;
 mod manifest;
 mod renderer;
