@@ -154,6 +154,7 @@ where
         Box::pin(async move {
             if bucket.take().await {
                 metrics.kube_throttled.inc();
+                metrics.last_throttled.mark();
             }
             sent.await
         })

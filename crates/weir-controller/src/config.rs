@@ -28,7 +28,9 @@ pub struct Config {
     /// How long a status change nobody waits for (steps started, a step succeeded while the
     /// run goes on, run counters) may wait to share one write with the next change. A run's
     /// end, a failure, a retry, a queue or an error is written at once. Zero writes every
-    /// change at once.
+    /// change at once. While the client is short of its `qps` budget, such changes wait
+    /// [`THROTTLED_BATCH_FACTOR`] times as long: the budget goes to children and to the
+    /// writes someone waits for.
     pub status_batch: Duration,
 }
 
@@ -45,6 +47,21 @@ pub struct LeaseConfig {
     pub grace_seconds: u64,
 }
 
+/// How much longer progress-only status writes wait while the client is throttled.
+pub const THROTTLED_BATCH_FACTOR: u32 = 6;
+
+impl Config {
+    /// The status batch period now: longer while a request waited for the rate limiter
+    /// within the last period.
+    pub(crate) fn batch_period(&self, metrics: &crate::metrics::Metrics) -> Duration {
+        if metrics.last_throttled.within(self.status_batch) {
+            self.status_batch * THROTTLED_BATCH_FACTOR
+        } else {
+            self.status_batch
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -59,5 +76,35 @@ impl Default for Config {
             normal_events: false,
             status_batch: Duration::from_secs(5),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Metrics;
+
+    #[test]
+    fn progress_writes_wait_longer_only_while_the_client_is_throttled() {
+        let config = Config::default();
+        let metrics = Metrics::new();
+        assert_eq!(config.batch_period(&metrics), Duration::from_secs(5));
+        metrics.last_throttled.mark();
+        assert_eq!(config.batch_period(&metrics), Duration::from_secs(30));
+        let off = Config {
+            status_batch: Duration::ZERO,
+            ..Config::default()
+        };
+        assert_eq!(off.batch_period(&metrics), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_throttle_is_recent_only_within_its_window() {
+        let metrics = Metrics::new();
+        assert!(!metrics.last_throttled.within(Duration::from_secs(3600)));
+        metrics.last_throttled.mark();
+        assert!(metrics.last_throttled.within(Duration::from_secs(1)));
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(!metrics.last_throttled.within(Duration::from_millis(10)));
     }
 }

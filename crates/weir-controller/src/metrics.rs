@@ -78,6 +78,9 @@ pub struct Metrics {
     pub kube_requests: Family<VerbLabel, Counter>,
     /// Requests that waited for the client's rate limiter.
     pub kube_throttled: Counter,
+    /// When a request last waited for the rate limiter (not exported): status writes
+    /// nobody waits for back off while the client is short of its budget.
+    pub last_throttled: LastThrottled,
     /// 1 while this replica leads (or runs without leader election).
     pub leader: Gauge,
     /// The runs cache `weir_runs{phase}` counts from, once the run controller has one.
@@ -170,6 +173,7 @@ impl Metrics {
             in_flight,
             kube_requests,
             kube_throttled,
+            last_throttled: LastThrottled::default(),
             leader,
             runs,
         }
@@ -189,6 +193,43 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+/// The last moment the client's rate limiter made a request wait.
+#[derive(Debug)]
+pub struct LastThrottled {
+    origin: std::time::Instant,
+    /// Milliseconds after `origin`, plus one; 0 for never.
+    at: std::sync::atomic::AtomicU64,
+}
+
+impl Default for LastThrottled {
+    fn default() -> Self {
+        Self {
+            origin: std::time::Instant::now(),
+            at: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+}
+
+impl LastThrottled {
+    /// A request waited just now.
+    pub fn mark(&self) {
+        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.at
+            .store(ms.saturating_add(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A request waited less than `window` ago.
+    pub fn within(&self, window: std::time::Duration) -> bool {
+        let at = self.at.load(std::sync::atomic::Ordering::Relaxed);
+        if at == 0 {
+            return false;
+        }
+        let now = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let window = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+        now.saturating_sub(at - 1) < window
     }
 }
 

@@ -190,7 +190,9 @@ async fn reconcile_pipeline(
         || old.observed_generation != plan.status.observed_generation;
     let uid = pipeline.uid().unwrap_or_default();
     let wait = if plan.status != old && !urgent {
-        ctx.inner.batch.wait(&uid, ctx.config.status_batch)
+        ctx.inner
+            .batch
+            .wait(&uid, ctx.config.batch_period(&ctx.metrics))
     } else {
         None
     };

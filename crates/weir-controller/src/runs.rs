@@ -311,7 +311,10 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
     let old = run.status.clone().unwrap_or_default();
     let mut requeue = plan.requeue_after;
     if plan.status != old {
-        match st.batch.defer(&uid, plan.urgent, ctx.config.status_batch) {
+        match st
+            .batch
+            .defer(&uid, plan.urgent, ctx.config.batch_period(&ctx.metrics))
+        {
             Some(wait) => requeue = Some(requeue.map_or(wait, |r| r.min(wait))),
             None => {
                 let body = json!({

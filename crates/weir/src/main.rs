@@ -83,7 +83,8 @@ struct ControllerArgs {
     normal_events: bool,
     /// How long a status change nobody waits for (steps started, a step succeeded while its
     /// run goes on) may wait to share one write with the next one, e.g. 5s, 500ms, 0s. A
-    /// run's end, failures and retries are written at once.
+    /// run's end, failures and retries are written at once. While the client waits for its
+    /// --qps budget, six times as long.
     #[arg(long, default_value = "5s", value_parser = parse_period, env = "WEIR_STATUS_BATCH_PERIOD")]
     status_batch_period: std::time::Duration,
     /// Seconds a leader holds the lease without renewing it.
