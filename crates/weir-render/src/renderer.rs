@@ -231,18 +231,23 @@ impl Renderer {
                 .get_template(internal)
                 .is_ok_and(|t| t.source() == text);
             if !cached {
-                inner
-                    .env
-                    .template_from_named_str(name, text)
-                    .map_err(|err| template_error(name, name, &err))?;
+                guarded(name, true, || {
+                    inner
+                        .env
+                        .template_from_named_str(name, text)
+                        .map(drop)
+                        .map_err(|err| template_error(name, name, &err))
+                })?;
             }
             return Ok(());
         }
         let internal = TemplateCache::internal_name(name, key);
-        inner
-            .env
-            .add_template_owned(internal.clone(), text.to_owned())
-            .map_err(|err| template_error(name, &internal, &err))?;
+        guarded(name, true, || {
+            inner
+                .env
+                .add_template_owned(internal.clone(), text.to_owned())
+                .map_err(|err| template_error(name, &internal, &err))
+        })?;
         for evicted in inner.cache.insert(key, internal) {
             inner.env.remove_template(&evicted);
         }
@@ -289,10 +294,42 @@ fn render_aside(
     text: &str,
     ctx: &Value,
 ) -> Result<String, RenderError> {
-    let template = env
-        .template_from_named_str(name, text)
-        .map_err(|err| template_error(name, name, &err))?;
+    let template = guarded(name, true, || {
+        env.template_from_named_str(name, text)
+            .map_err(|err| template_error(name, name, &err))
+    })?;
     render(&template, name, ctx)
+}
+
+/// Runs a call into minijinja, turning a panic inside it into an error naming the template.
+/// minijinja is not meant to panic on any input, but it can: 3.1.0 hits `unreachable!()`
+/// compiling `{% import "x" as a*b %}` (found by fuzz/ render_template). A user's template
+/// must never take the controller down with it.
+fn guarded<T>(
+    name: &str,
+    compiling: bool,
+    call: impl FnOnce() -> Result<T, RenderError>,
+) -> Result<T, RenderError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).unwrap_or_else(|payload| {
+        let detail = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let doing = if compiling { "compiling" } else { "rendering" };
+        Err(RenderError::Template(Box::new(TemplateError {
+            template: name.to_owned(),
+            inner: None,
+            line: None,
+            column: None,
+            undefined: None,
+            syntax: compiling,
+            message: format!(
+                "the template engine failed {doing} this template ({detail}); \
+                 rewrite the construct it chokes on"
+            ),
+        })))
+    })
 }
 
 fn template_error(display: &str, internal: &str, err: &minijinja::Error) -> RenderError {
@@ -309,7 +346,9 @@ fn render(template: &Template<'_, '_>, display: &str, ctx: &Value) -> Result<Str
         buf: Vec::with_capacity(template.source().len().min(MAX_OUTPUT_BYTES)),
         overflowed: false,
     };
-    let result = template.render_captured_to(ctx, &mut out);
+    let result = guarded(display, false, || {
+        Ok(template.render_captured_to(ctx, &mut out))
+    })?;
     if out.overflowed {
         return Err(RenderError::TooLarge {
             template: display.to_owned(),

@@ -4,7 +4,7 @@
 
 mod common;
 
-use weir_render::{RenderError, Renderer, TemplateSource};
+use weir_render::{RenderContext, RenderError, Renderer, TemplateSource};
 
 fn inline(name: &str, text: &str) -> TemplateSource {
     TemplateSource::Inline {
@@ -268,4 +268,30 @@ fn renderer_is_shareable_across_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Renderer>();
     assert_send_sync::<RenderError>();
+}
+
+/// Regression (fuzz/ render_template): minijinja 3.1.0 panics (`unreachable!()`) compiling an
+/// import whose target is an expression. Every entry point reports an error instead, and the
+/// renderer keeps working afterwards.
+#[test]
+fn a_template_that_makes_minijinja_panic_is_an_error_not_a_panic() {
+    let renderer = Renderer::new();
+    let text = r#"{%import""as p*o%}"#;
+    let ctx = RenderContext::default();
+    for err in [
+        renderer.render_str("team", text, &ctx).err(),
+        renderer.check(&inline("team", text)).err(),
+        renderer.render_manifest(&inline("team", text), &ctx).err(),
+        renderer
+            .render_value(&serde_json::json!({"args": [text]}), &ctx)
+            .err(),
+    ] {
+        let msg = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            msg.contains("the template engine failed compiling"),
+            "{msg}"
+        );
+    }
+    let ok = renderer.render_str("ok", "{{ 1 + 1 }}", &ctx);
+    assert_eq!(ok.ok().as_deref(), Some("2"));
 }
