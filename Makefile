@@ -14,7 +14,7 @@ E2E_THREADS ?= 4
 CLUSTER := tests/cluster
 
 .PHONY: help cluster-build cluster-up cluster-down cluster-status cluster-logs \
-	objstore-up objstore-down unit e2e test lint demo crds bench test-deps release-binary
+	objstore-up objstore-down unit e2e test lint demo crds bench test-deps release-binary fuzz
 
 help: ## list the recipes
 	@echo "usage: make <recipe>"
@@ -71,7 +71,13 @@ lint: ## rustfmt check, clippy with warnings as errors, crds/ and the chart in s
 	cargo clippy --workspace --all-targets -- -D warnings
 	charts/weir/check-crds.sh
 	charts/weir/lint.sh
-	@for f in $(CLUSTER)/*.sh charts/weir/*.sh scripts/*.sh bench/*.sh .ci/run; do bash -n "$$f"; done
+	@for f in $(CLUSTER)/*.sh charts/weir/*.sh scripts/*.sh bench/*.sh fuzz/run.sh .ci/run; do bash -n "$$f"; done
+
+# Seconds per fuzz target; the build is cached in ~/.cache/weir/target-fuzz (see fuzz/run.sh).
+FUZZ_SECONDS ?= 30
+
+fuzz: ## run every fuzz target for FUZZ_SECONDS (default 30) on nightly; fails on a crash (fuzz/artifacts/)
+	fuzz/run.sh $(FUZZ_SECONDS)
 
 # Release builds get their own target dir, so they never wait on (or evict) the debug one.
 RELEASE_DIR ?= $(HOME)/.cache/weir/target-release

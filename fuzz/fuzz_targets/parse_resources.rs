@@ -6,7 +6,9 @@
 use libfuzzer_sys::fuzz_target;
 use weir_cli::offline::{Source, check_sources};
 
-fuzz_target!(|data: &[u8]| {
+mod weir_fuzz_common;
+
+fuzz_target!(init: weir_fuzz_common::tolerate_caught_engine_panics(), |data: &[u8]| {
     let source = Source {
         name: "fuzz.yaml".into(),
         bytes: data.to_vec(),

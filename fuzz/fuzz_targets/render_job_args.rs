@@ -13,7 +13,7 @@ thread_local! {
     static RENDERER: Renderer = Renderer::new();
 }
 
-fuzz_target!(|input: (ArbJson, ArbJson)| {
+fuzz_target!(init: weir_fuzz_common::tolerate_caught_engine_panics(), |input: (ArbJson, ArbJson)| {
     let (job, envs) = input;
     let mut ctx = context();
     ctx.job = job.into_json(0);

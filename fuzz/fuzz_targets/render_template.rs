@@ -14,7 +14,7 @@ thread_local! {
     static RENDERER: Renderer = Renderer::with_cache_capacity(8);
 }
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: weir_fuzz_common::tolerate_caught_engine_panics(), |data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let ctx = context();
     RENDERER.with(|renderer| {

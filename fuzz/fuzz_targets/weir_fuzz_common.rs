@@ -111,3 +111,20 @@ pub fn identity() -> Identity {
         owner: Default::default(),
     }
 }
+
+/// Lets a panic raised inside minijinja unwind to weir-render, which catches it and reports
+/// a template error (minijinja 3.1.0 panics on some templates; see `guarded` in
+/// weir-render's renderer.rs). libfuzzer-sys's own hook aborts on every panic, caught or
+/// not; this one aborts on every other panic, and a minijinja panic that escapes weir-render
+/// still aborts when it reaches libfuzzer-sys's `catch_unwind`. Call it in `init:`.
+pub fn tolerate_caught_engine_panics() {
+    let abort_on_panic = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let in_engine = info
+            .location()
+            .is_some_and(|l| l.file().contains("/minijinja-"));
+        if !in_engine {
+            abort_on_panic(info);
+        }
+    }));
+}
