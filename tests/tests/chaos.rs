@@ -37,19 +37,22 @@ metadata: {name: chaos}
 spec:
   params: [{name: fail, default: "false"}]
   steps:
-  - {name: a, job: {image: example.invalid/x:1, jobArgs: {annotations: {weir.dev/test-run-for: 800ms}}}}
+  - {name: a, job: {image: example.invalid/x:1, jobArgs: {annotations: {weir.dev/test-run-for: 2s}}}}
   - name: b
     dependsOn: [a]
     job:
       image: example.invalid/x:1
       jobArgs:
         labels: {weir.dev/test-fail: "{{ params.fail }}"}
-        annotations: {weir.dev/test-run-for: 600ms}
-  - {name: c, dependsOn: [b], job: {image: example.invalid/x:1}}
-  - {name: d, dependsOn: [a], job: {image: example.invalid/x:1}}
+        annotations: {weir.dev/test-run-for: 1500ms}
+  - {name: c, dependsOn: [b], job: {image: example.invalid/x:1, jobArgs: {annotations: {weir.dev/test-run-for: 1s}}}}
+  - {name: d, dependsOn: [a], job: {image: example.invalid/x:1, jobArgs: {annotations: {weir.dev/test-run-for: 1s}}}}
 "#,
     )
     .await;
+    // The steps run for seconds so that the runs are still in flight after several kills
+    // (kills come every 0.2–2.5 s): with batched status writes a run of instant steps ends
+    // in about as long as two kills take.
 
     // Every Job ever seen: name -> uids. A Job created twice (deleted and re-created, or a
     // second attempt that should not exist) shows up as a second uid or an unexpected name.
