@@ -396,16 +396,7 @@ spec:
             .applied_objects()
             .boxed();
         while let Some(Ok(j)) = s.next().await {
-            let done = j
-                .status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|cs| {
-                    cs.iter().any(|c| {
-                        matches!(c.type_.as_str(), "Complete" | "Failed") && c.status == "True"
-                    })
-                });
-            active.insert(j.name_any(), !done);
+            active.insert(j.name_any(), weir_e2e::fake::finished(&j).is_none());
             most = most.max(active.values().filter(|a| **a).count());
             if active.len() == 3 && active.values().all(|a| !*a) {
                 break;

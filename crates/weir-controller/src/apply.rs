@@ -71,7 +71,7 @@ pub(crate) async fn apply(
 ) -> Result<(), Error> {
     match m {
         Manifest::Job(job) => {
-            let name = job.metadata.name.clone().unwrap_or_default();
+            let name = m.name().to_string();
             let api: Api<Job> = Api::namespaced(client.clone(), ns);
             api.patch(&name, &params(), &Patch::Apply(job.as_ref()))
                 .await
@@ -82,10 +82,7 @@ pub(crate) async fn apply(
                 })?;
         }
         Manifest::Object(v) => {
-            let name = v["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
+            let name = m.name().to_string();
             let (av, kind) = (
                 v["apiVersion"].as_str().unwrap_or_default(),
                 v["kind"].as_str().unwrap_or_default(),

@@ -384,10 +384,7 @@ pub fn condition<'a>(plan: &'a Plan, kind: &str) -> &'a Condition {
 
 /// A manifest's `metadata.name`.
 pub fn manifest_name(m: &Manifest) -> String {
-    match m {
-        Manifest::Job(j) => j.metadata.name.clone().unwrap_or_default(),
-        Manifest::Object(v) => v["metadata"]["name"].as_str().unwrap_or_default().into(),
-    }
+    m.name().to_string()
 }
 
 fn manifest_label(m: &Manifest, key: &str) -> String {
