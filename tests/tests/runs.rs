@@ -383,20 +383,22 @@ spec:
     )
     .await;
     // Runs may show `Running` late or never (a start is batched into the status write
-    // that ends a short step), so the bound is checked on what runs: the Jobs. One watch
-    // delivers a namespace's Jobs in order, so a Job that completes before the next is
-    // created is seen that way.
-    let jobs = ns.api::<Job>();
+    // that ends a short step), so the bound is checked on what runs: the step's container.
+    // weir calls a step done once its container has terminated, which can be before the
+    // Job controller marks the Job Complete, so a pod counts as active until then. One
+    // watch delivers a namespace's pods in order, so a container that ends before the next
+    // pod is created is seen that way.
+    let pods = ns.api::<Pod>();
     let watcher = tokio::spawn(async move {
         use futures::StreamExt;
         use kube::runtime::{WatchStreamExt, watcher};
         let mut most = 0usize;
         let mut active = std::collections::BTreeMap::new();
-        let mut s = watcher(jobs, watcher::Config::default())
+        let mut s = watcher(pods, watcher::Config::default())
             .applied_objects()
             .boxed();
-        while let Some(Ok(j)) = s.next().await {
-            active.insert(j.name_any(), weir_e2e::fake::finished(&j).is_none());
+        while let Some(Ok(p)) = s.next().await {
+            active.insert(p.name_any(), weir_e2e::fake::terminated(&p).is_none());
             most = most.max(active.values().filter(|a| **a).count());
             if active.len() == 3 && active.values().all(|a| !*a) {
                 break;
@@ -418,7 +420,7 @@ spec:
         .unwrap_or(usize::MAX);
     assert_eq!(
         most, 1,
-        "at most one run's Job was active at any time (and the watch saw them)"
+        "at most one run's step was running at any time (and the watch saw them)"
     );
 }
 
