@@ -7,10 +7,10 @@ use std::time::Duration;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::Value;
-use weir_api::v1alpha1::{ItemStatus, Step, StepPhase, StepStatus};
+use weir_api::v1alpha1::{ChildKindRef, ItemStatus, Step, StepPhase, StepStatus};
 
 use crate::duration::{backoff_delay, parse_duration};
-use crate::observe::{ChildRef, Manifest, ObservedChild};
+use crate::observe::{ChildKind, ChildRef, Manifest, ObservedChild};
 use crate::render::{ChildSpec, RenderFailure};
 use crate::state::ChildPhase;
 
@@ -23,7 +23,51 @@ pub const MISSING_GRACE: Duration = Duration::from_secs(30);
 pub const WAITING_RECHECK: Duration = Duration::from_secs(15);
 
 /// Reasons retrying cannot fix: the same inputs fail the same way.
-const NEVER_RETRY: [&str; 3] = ["TemplateError", "TemplateNotFound", "InvalidForEach"];
+const NEVER_RETRY: [&str; 4] = [
+    "TemplateError",
+    "TemplateNotFound",
+    "InvalidForEach",
+    RESULT_TOO_LARGE,
+];
+
+/// Most bytes (as JSON) the results of one step may take together: a forEach step's item
+/// results, or one step's result (itself at most 4 KiB, Kubernetes' termination message
+/// limit). With [`crate::plan::MAX_STATUS_BYTES`] it keeps a run's status writable; larger
+/// outputs belong in object storage, with their URI as the result.
+pub const MAX_STEP_RESULTS_BYTES: usize = 64 * 1024;
+
+/// The reason of an item whose result would take its step past [`MAX_STEP_RESULTS_BYTES`].
+pub const RESULT_TOO_LARGE: &str = "ResultTooLarge";
+
+/// Keeps a step's results within [`MAX_STEP_RESULTS_BYTES`]: counted in item order, an
+/// instance whose result would go past the limit fails with `ResultTooLarge` (not retried:
+/// the same work gives the same result), and so does its step.
+pub(crate) fn bound_results(env: &mut dyn StepEnv, step: &Step, insts: &mut [Instance]) {
+    let mut total = 0usize;
+    for inst in insts.iter_mut() {
+        let Some(r) = &inst.result else { continue };
+        let bytes = serde_json::to_string(r).map_or(usize::MAX, |t| t.len());
+        if total.saturating_add(bytes) <= MAX_STEP_RESULTS_BYTES {
+            total += bytes;
+            continue;
+        }
+        inst.result = None;
+        inst.phase = StepPhase::Failed;
+        inst.reason = Some(RESULT_TOO_LARGE.into());
+        let who = match inst.index {
+            Some(i) => format!("step {} item {i}", step.name),
+            None => format!("step {}", step.name),
+        };
+        let msg = format!(
+            "{who}: its result ({bytes} bytes) takes the step's results past \
+             {MAX_STEP_RESULTS_BYTES} bytes; write large outputs to object storage and \
+             return their URI"
+        );
+        inst.message = Some(msg.clone());
+        env.urgent();
+        env.event(true, "ResultTooLarge", msg);
+    }
+}
 
 /// One unit of work of a step: the step itself, or one forEach item.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -38,6 +82,8 @@ pub(crate) struct Instance {
     pub reason: Option<String>,
     pub message: Option<String>,
     pub result: Option<Value>,
+    /// The type of the child planned or adopted by this reconcile.
+    pub child_kind: Option<ChildKind>,
 }
 
 impl Instance {
@@ -56,6 +102,7 @@ impl Instance {
             reason: s.reason.clone(),
             message: s.message.clone(),
             result: s.result.clone(),
+            child_kind: None,
         }]
     }
 
@@ -71,6 +118,7 @@ impl Instance {
             reason: i.reason.clone(),
             message: i.message.clone(),
             result: i.result.clone(),
+            child_kind: None,
         }
     }
 
@@ -248,6 +296,7 @@ fn start(env: &mut dyn StepEnv, step: &Step, inst: &mut Instance, attempt: u32) 
             .started_at
             .filter(|t| *t <= now)
             .or(Some(now));
+        inst.child_kind = Some(existing.kind.clone());
         inst.child = Some(name);
         inst.phase = StepPhase::Running;
         inst.reason = None;
@@ -259,6 +308,7 @@ fn start(env: &mut dyn StepEnv, step: &Step, inst: &mut Instance, attempt: u32) 
     }
     match env.render(&spec) {
         Ok(manifest) => {
+            inst.child_kind = Some(manifest.kind());
             inst.child = Some(manifest.name().to_string());
             inst.phase = StepPhase::Running;
             inst.reason = None;
@@ -322,6 +372,19 @@ pub(crate) fn aggregate(
     now: Timestamp,
 ) {
     let was = status.phase;
+    // Recorded once per attempt's planning: the controller reads children by this type.
+    if let Some(kind) = insts.iter().find_map(|i| i.child_kind.as_ref()) {
+        status.child_kind = Some(match kind {
+            ChildKind::Job => ChildKindRef {
+                api_version: "batch/v1".into(),
+                kind: "Job".into(),
+            },
+            ChildKind::Other { api_version, kind } => ChildKindRef {
+                api_version: api_version.clone(),
+                kind: kind.clone(),
+            },
+        });
+    }
     if !for_each {
         if let Some(i) = insts.first() {
             status.phase = i.phase;
@@ -370,6 +433,10 @@ pub(crate) fn aggregate(
                     .map(|i| i.result.clone().unwrap_or(Value::Null))
                     .collect(),
             ));
+            // Kept once, in the step's result: a finished step is never read item by item.
+            for item in &mut status.items {
+                item.result = None;
+            }
             StepPhase::Succeeded
         };
     }

@@ -28,7 +28,7 @@ fn params_spec() -> weir_api::v1alpha1::PipelineSpec {
 }
 
 #[test]
-fn first_reconcile_snapshots_the_spec_and_params_and_starts_only_roots() {
+fn first_reconcile_snapshots_the_spec_and_params_and_creates_nothing() {
     let mut w = World::new(params_spec());
     w.run.spec.params = BTreeMap::from([("date".to_string(), "2025-06-01".to_string())]);
     let p = w.reconcile();
@@ -58,7 +58,19 @@ fn first_reconcile_snapshots_the_spec_and_params_and_starts_only_roots() {
     );
     assert_eq!(condition(&p, "Complete").status, "False");
     assert_eq!(reasons(&p), ["Started"]);
+    // Regression (issue 9): the snapshot used to be a deferred change while the roots'
+    // Jobs were created in the same pass, so an edit of the Pipeline (or a restart) before
+    // the next write reached the run. Now the snapshot is written at once, and alone.
+    assert!(p.urgent, "the snapshot is written at once");
+    assert!(p.apply.is_empty(), "applied {:?}", applied(&p));
+    assert_eq!(step(&p, "extract").phase, StepPhase::Pending);
+    assert_eq!(
+        p.requeue_after, None,
+        "its own status write triggers the next reconcile"
+    );
 
+    // The next reconcile, from the recorded snapshot, starts only the roots.
+    let p = w.reconcile();
     assert_eq!(applied(&p), ["r-extract-1", "r-load-1"]);
     assert_eq!(step(&p, "extract").phase, StepPhase::Running);
     assert_eq!(step(&p, "extract").attempt, 1);
@@ -70,9 +82,25 @@ fn first_reconcile_snapshots_the_spec_and_params_and_starts_only_roots() {
     assert_eq!(p.requeue_after, None, "nothing time-based to wait for");
 }
 
+/// Regression (issue 9): a Pipeline edited between the snapshot and the first Job, even
+/// into an invalid one, reaches neither the run's steps nor its validity.
+#[test]
+fn an_edit_right_after_admission_changes_nothing_even_when_broken() {
+    let mut w = World::new(dag(&["a", "b <- a"]));
+    w.admit();
+    w.pipeline = Some(pipeline(dag(&["a <- b", "b <- a"])));
+    let p = w.reconcile();
+    assert_eq!(p.status.phase, RunPhase::Running);
+    assert_eq!(applied(&p), ["r-a-1"]);
+    w.succeed("r-a-1");
+    let p = w.reconcile();
+    assert_eq!(applied(&p), ["r-b-1"]);
+}
+
 #[test]
 fn editing_the_pipeline_after_admission_does_not_change_the_run() {
     let mut w = World::new(params_spec());
+    w.admit();
     w.reconcile();
     if let Some(pl) = w.pipeline.as_mut() {
         pl.spec.steps.retain(|s| s.name != "report");
@@ -88,6 +116,7 @@ fn editing_the_pipeline_after_admission_does_not_change_the_run() {
 #[test]
 fn every_child_carries_weirs_labels_and_a_controller_owner_reference() {
     let mut w = World::new(params_spec());
+    w.admit();
     let p = w.reconcile();
     let j = job(&p, "r-extract-1");
 
@@ -140,8 +169,9 @@ fn an_inline_pipeline_is_admitted_without_a_pipeline_object() {
     w.pipeline = None;
     w.run.spec.pipeline_ref = None;
     w.run.spec.pipeline = Some(Box::new(dag(&["a", "b <- a"])));
-    let p = w.reconcile();
+    let p = w.admit();
     assert_eq!(p.status.phase, RunPhase::Running);
+    let p = w.reconcile();
     assert_eq!(applied(&p), ["r-a-1"]);
     let l = job(&p, "r-a-1").metadata.labels.clone().unwrap_or_default();
     assert_eq!(l.get(labels::PIPELINE).map(String::as_str), Some("inline"));
@@ -269,10 +299,10 @@ fn a_missing_pipeline_leaves_the_run_pending_with_one_event() {
 
     // The Pipeline appears: the run starts.
     w.pipeline = Some(pipeline(dag(&["a"])));
-    let p = w.reconcile();
+    let p = w.admit();
     assert_eq!(p.status.phase, RunPhase::Running);
     assert_eq!(condition(&p, "Valid").status, "True");
-    assert_eq!(applied(&p), ["r-a-1"]);
+    assert_eq!(applied(&w.reconcile()), ["r-a-1"]);
 }
 
 #[test]
@@ -290,6 +320,7 @@ fn an_undefined_template_variable_fails_the_step_without_retrying() {
         });
     }
     let mut w = World::new(spec);
+    w.admit();
     let p = w.reconcile();
     let a = step(&p, "a");
     assert_eq!(a.phase, StepPhase::Failed);
@@ -306,7 +337,7 @@ fn an_undefined_template_variable_fails_the_step_without_retrying() {
     assert_eq!(a.next_attempt_time, None);
     assert!(p.apply.is_empty());
     // The failure settles downstream and the run in the same reconcile.
-    assert_eq!(reasons(&p), ["Started", "StepFailed", "Failed"]);
+    assert_eq!(reasons(&p), ["StepFailed", "Failed"]);
     assert_eq!(step(&p, "b").phase, StepPhase::UpstreamFailed);
     assert_eq!(p.status.phase, RunPhase::Failed);
 
@@ -335,6 +366,7 @@ fn an_undefined_variable_in_args_fails_the_step_naming_it() {
         j.args = vec!["--date={{ params.missing }}".into()];
     }
     let mut w = World::new(spec);
+    w.admit();
     let p = w.reconcile();
     let a = step(&p, "a");
     assert_eq!(a.phase, StepPhase::Failed);
@@ -357,6 +389,7 @@ fn params_render_into_args() {
     }
     let mut w = World::new(spec);
     w.run.spec.params = BTreeMap::from([("date".to_string(), "2025-06-01".to_string())]);
+    w.admit();
     let p = w.reconcile();
     assert_eq!(
         args(job(&p, "r-extract-1")),

@@ -9,6 +9,7 @@ use weir_api::v1alpha1::{ConcurrencyPolicy, DeletePolicy, RunPhase, StepPhase};
 /// `a` succeeded, `b` (after `a`) and `c` are running.
 fn midway() -> World {
     let mut w = World::new(dag(&["a", "b <- a", "c", "d <- b c"]));
+    w.admit();
     w.reconcile();
     w.succeed("r-a-1");
     w.advance(10);
@@ -83,6 +84,7 @@ fn cancel_skips_children_already_being_deleted_and_clears_retries() {
     let mut spec = dag(&["a", "b"]);
     step_mut(&mut spec, "b").retries = Some(retries(3, "1m", 2));
     let mut w = World::new(spec);
+    w.admit();
     w.reconcile();
     w.fail("r-b-1", "Error");
     if let Some(c) = w.children.iter_mut().find(|c| c.name == "r-a-1") {
@@ -99,6 +101,7 @@ fn cancel_skips_children_already_being_deleted_and_clears_retries() {
 #[test]
 fn cancel_wins_over_a_step_that_would_start() {
     let mut w = World::new(dag(&["a", "b <- a"]));
+    w.admit();
     w.reconcile();
     w.succeed("r-a-1");
     w.run.spec.cancel = true;
@@ -118,6 +121,7 @@ fn cancelling_a_queued_run_ends_it_at_once() {
         created: at(-60),
         phase: RunPhase::Running,
     }];
+    w.admit();
     assert_eq!(w.reconcile().status.phase, RunPhase::Queued);
     w.run.spec.cancel = true;
     let p = w.reconcile();
@@ -134,6 +138,7 @@ fn deleted_under(policy: Option<DeletePolicy>) -> Vec<String> {
     if let Some(policy) = policy {
         w.default_delete_policy(policy);
     }
+    w.admit();
     w.reconcile();
     w.succeed("r-ok-1");
     w.fail("r-bad-1", "Error");
@@ -163,6 +168,7 @@ fn a_steps_own_policy_wins_over_the_default() {
     spec.defaults.delete_policy = Some(DeletePolicy::Always);
     step_mut(&mut spec, "bad").delete_policy = Some(DeletePolicy::Never);
     let mut w = World::new(spec);
+    w.admit();
     w.reconcile();
     w.succeed("r-ok-1");
     w.fail("r-bad-1", "Error");
@@ -176,6 +182,7 @@ fn if_succeeded_deletes_every_attempt_once_the_step_succeeds_and_never_while_it_
     spec.defaults.delete_policy = Some(DeletePolicy::IfSucceeded);
     step_mut(&mut spec, "a").retries = Some(retries(1, "", 1));
     let mut w = World::new(spec);
+    w.admit();
     w.reconcile();
     w.fail("r-a-1", "Error");
     let p = w.reconcile();
@@ -199,6 +206,7 @@ fn if_succeeded_deletes_every_attempt_once_the_step_succeeds_and_never_while_it_
 fn if_succeeded_keeps_the_children_of_a_failed_step_after_the_run_ends() {
     let mut w = World::new(dag(&["a", "b <- a"]));
     w.default_delete_policy(DeletePolicy::IfSucceeded);
+    w.admit();
     w.reconcile();
     w.succeed("r-a-1");
     w.reconcile();
@@ -218,6 +226,7 @@ fn if_succeeded_keeps_the_children_of_a_failed_step_after_the_run_ends() {
 #[test]
 fn a_cancel_before_the_first_status_write_cancels_the_steps_and_deletes_their_children() {
     let mut w = World::new(dag(&["a", "b", "c <- a"]));
+    w.admit();
     let unrecorded = w.crash_after_apply();
     assert_eq!(applied(&unrecorded), ["r-a-1", "r-b-1"]);
     w.run.spec.cancel = true;
@@ -237,6 +246,7 @@ fn a_cancel_before_the_first_status_write_cancels_the_steps_and_deletes_their_ch
 fn a_child_is_deleted_by_policy_only_after_its_outcome_is_written() {
     let mut w = World::new(dag(&["a", "b <- a"]));
     w.default_delete_policy(DeletePolicy::Always);
+    w.admit();
     w.reconcile();
     w.succeed("r-a-1");
     // The success is seen, b is created, and the controller dies before the status write.

@@ -25,6 +25,7 @@ fn running(w: &World) -> usize {
 #[test]
 fn max_parallel_steps_caps_the_children_alive_at_once() {
     let mut w = World::new(five_independent(2));
+    w.admit();
     let p = w.reconcile();
     assert_eq!(applied(&p), ["r-s1-1", "r-s2-1"]);
     for s in ["s3", "s4", "s5"] {
@@ -70,6 +71,7 @@ fn a_retrying_step_holds_no_slot_but_needs_one_to_start_again() {
     let mut spec = five_independent(1);
     step_mut(&mut spec, "s1").retries = Some(retries(1, "10s", 2));
     let mut w = World::new(spec);
+    w.admit();
     assert_eq!(applied(&w.reconcile()), ["r-s1-1"]);
     w.fail("r-s1-1", "Error");
     let p = w.reconcile();
@@ -104,6 +106,7 @@ fn fan_out(items: usize, cap: Option<u32>) -> PipelineSpec {
 #[test]
 fn for_each_items_respect_max_parallel_steps() {
     let mut w = World::new(fan_out(5, Some(2)));
+    w.admit();
     let p = w.reconcile();
     assert_eq!(applied(&p), ["r-fe-0-1", "r-fe-1-1"]);
     let fe = step(&p, "fe");
@@ -139,6 +142,7 @@ fn for_each_items_respect_max_parallel_steps() {
 #[test]
 fn for_each_items_started_later_are_still_first_attempts() {
     let mut w = World::new(fan_out(3, Some(1)));
+    w.admit();
     w.reconcile();
     w.succeed("r-fe-0-1");
     let p = w.reconcile();
@@ -152,6 +156,7 @@ fn suspend_starts_nothing_new_while_running_children_go_on() {
     step_mut(&mut spec, "c").retries = Some(retries(1, "", 1));
     let mut w = World::new(spec);
     w.run.spec.suspend = true;
+    w.admit();
     let p = w.reconcile();
     assert_eq!(p.status.phase, RunPhase::Running);
     assert!(p.apply.is_empty());
@@ -221,11 +226,12 @@ fn queue_holds_the_run_until_the_sibling_finishes() {
 
     w.siblings = vec![older_sibling(RunPhase::Succeeded)];
     w.advance(30);
-    let p = w.reconcile();
+    let p = w.admit();
     assert_eq!(p.status.phase, RunPhase::Running);
     assert_eq!(p.status.start_time, time(at(60)));
-    assert_eq!(applied(&p), ["r2-a-1"]);
+    assert!(p.urgent, "the snapshot is written at once");
     assert_eq!(reasons(&p), ["Started"]);
+    assert_eq!(applied(&w.reconcile()), ["r2-a-1"]);
 }
 
 #[test]
@@ -279,11 +285,13 @@ fn a_forbidden_run_stays_failed_after_the_sibling_finishes() {
 fn replace_cancels_the_older_run_when_a_newer_one_is_unfinished() {
     let mut old = World::named("r1", limited(ConcurrencyPolicy::Replace));
     old.run.metadata.creation_timestamp = time(at(-60));
+    old.admit();
     old.reconcile();
     assert_eq!(old.live(), ["r1-a-1"]);
 
     let mut new = World::named("r2", limited(ConcurrencyPolicy::Replace));
     new.siblings = vec![old.as_sibling()];
+    new.admit();
     let p = new.reconcile();
     assert_eq!(
         p.status.phase,
@@ -313,6 +321,7 @@ fn a_newer_finished_run_replaces_nothing() {
         created: at(60),
         phase: RunPhase::Failed,
     }];
+    w.admit();
     assert_eq!(w.reconcile().status.phase, RunPhase::Running);
 }
 
@@ -320,6 +329,7 @@ fn a_newer_finished_run_replaces_nothing() {
 fn allow_ignores_max_active_runs() {
     let mut w = World::named("r2", limited(ConcurrencyPolicy::Allow));
     w.siblings = vec![older_sibling(RunPhase::Running)];
+    w.admit();
     assert_eq!(w.reconcile().status.phase, RunPhase::Running);
 }
 

@@ -11,6 +11,7 @@ use weir_api::v1alpha1::{RunPhase, StepPhase};
 fn a_diamond_starts_in_dependency_order_and_succeeds_once() {
     let mut w = World::new(dag(&["a", "b <- a", "c <- a", "d <- b c"]));
 
+    w.admit();
     let p = w.reconcile();
     assert_eq!(applied(&p), ["r-a-1"]);
 
@@ -79,6 +80,7 @@ fn a_failure_carries_the_childs_reason_and_reaches_downstream_rules() {
         "alert <- a [oneFailed]",
         "happy <- a [oneSuccess]",
     ]));
+    w.admit();
     w.reconcile();
     w.fail("r-a-1", "OOMKilled");
     w.advance(5);
@@ -134,6 +136,7 @@ fn a_failure_carries_the_childs_reason_and_reaches_downstream_rules() {
 fn a_failure_handled_by_the_only_leaf_lets_the_run_succeed() {
     // Airflow's leaf rule: the run's outcome is its leaves'.
     let mut w = World::new(dag(&["a", "cleanup <- a [allDone]"]));
+    w.admit();
     w.reconcile();
     w.fail("r-a-1", "Error");
     w.reconcile();
@@ -150,6 +153,7 @@ fn a_skipped_branch_skips_all_success_and_feeds_none_failed() {
         "after <- onfail",
         "join <- a onfail [noneFailed]",
     ]));
+    w.admit();
     w.reconcile();
     w.succeed("r-a-1");
     let p = w.reconcile();
@@ -166,6 +170,7 @@ fn a_skipped_branch_skips_all_success_and_feeds_none_failed() {
 #[test]
 fn an_always_step_starts_with_the_roots() {
     let mut w = World::new(dag(&["a", "watch <- a [always]"]));
+    w.admit();
     let p = w.reconcile();
     assert_eq!(applied(&p), ["r-a-1", "r-watch-1"]);
 }
@@ -177,6 +182,7 @@ fn a_result_is_visible_to_a_downstream_started_in_the_same_reconcile() {
         j.args = vec!["--rows={{ results.a.rows }}".into()];
     }
     let mut w = World::new(spec);
+    w.admit();
     w.reconcile();
     w.succeed_with("r-a-1", json!({"rows": 42}));
     w.advance(1);
@@ -195,6 +201,7 @@ fn a_result_is_visible_to_a_downstream_started_in_a_later_reconcile() {
         j.args = vec!["{{ results.a }}".into()];
     }
     let mut w = World::new(spec);
+    w.admit();
     w.reconcile();
     w.succeed_with("r-a-1", json!("s3://bucket/day=1"));
     w.reconcile();
@@ -211,6 +218,7 @@ fn a_result_is_visible_to_a_downstream_started_in_a_later_reconcile() {
 #[test]
 fn only_the_end_of_a_succeeding_run_is_urgent() {
     let mut w = World::new(dag(&["a", "b <- a"]));
+    w.admit();
     assert!(!w.reconcile().urgent, "starting a");
     w.succeed("r-a-1");
     let p = w.reconcile();
@@ -227,6 +235,7 @@ fn only_the_end_of_a_succeeding_run_is_urgent() {
 #[test]
 fn a_child_that_ended_before_its_start_was_written_is_read_in_the_same_pass() {
     let mut w = World::new(dag(&["a"]));
+    w.admit();
     let held = w.crash_after_apply();
     assert_eq!(applied(&held), ["r-a-1"]);
     w.succeed("r-a-1");
@@ -247,6 +256,7 @@ fn an_adopted_childs_result_reaches_a_downstream_started_in_the_same_pass() {
         j.args = vec!["--rows={{ results.a.rows }}".into()];
     }
     let mut w = World::new(spec);
+    w.admit();
     w.crash_after_apply();
     w.succeed_with("r-a-1", json!({"rows": 7}));
     let p = w.reconcile();
@@ -261,6 +271,7 @@ fn an_adopted_child_that_failed_is_retried_and_urgent() {
     let mut spec = dag(&["a"]);
     step_mut(&mut spec, "a").retries = Some(retries(1, "", 1));
     let mut w = World::new(spec);
+    w.admit();
     w.crash_after_apply();
     w.fail("r-a-1", "Error");
     let p = w.reconcile();
@@ -268,4 +279,51 @@ fn an_adopted_child_that_failed_is_retried_and_urgent() {
     assert_eq!(step(&p, "a").reason.as_deref(), Some("Error"));
     assert!(p.urgent);
     assert_eq!(applied(&w.reconcile()), ["r-a-2"]);
+}
+
+/// Issue 9: a 300-step DAG stays well under the status limit, while 300 steps each
+/// returning a 4 KiB result would not: that run fails with `StatusTooLarge`, and the
+/// status it writes (results dropped) fits.
+#[test]
+fn a_status_past_the_size_limit_fails_the_run_and_is_shrunk_to_fit() {
+    let names: Vec<String> = (0..300).map(|i| format!("s{i:03}")).collect();
+    let lines: Vec<&str> = names.iter().map(String::as_str).collect();
+    let size = |p: &weir_core::Plan| serde_json::to_vec(&p.status).map_or(0, |v| v.len());
+
+    let mut small = World::new(dag(&lines));
+    small.admit();
+    small.reconcile();
+    for n in &names {
+        small.succeed_with(&format!("r-{n}-1"), json!({"rows": 1}));
+    }
+    let p = small.reconcile();
+    assert_eq!(p.status.phase, RunPhase::Succeeded);
+    assert!(
+        size(&p) < weir_core::MAX_STATUS_BYTES / 2,
+        "{} bytes",
+        size(&p)
+    );
+
+    let mut big = World::new(dag(&lines));
+    big.admit();
+    big.reconcile();
+    let result = json!("y".repeat(4000));
+    for n in &names[..280] {
+        big.succeed_with(&format!("r-{n}-1"), result.clone());
+    }
+    let p = big.reconcile();
+    assert_eq!(p.status.phase, RunPhase::Failed, "{:?}", p.status.message);
+    assert_eq!(
+        condition(&p, "Complete").reason,
+        weir_core::STATUS_TOO_LARGE
+    );
+    assert!(
+        size(&p) <= weir_core::MAX_STATUS_BYTES,
+        "{} bytes",
+        size(&p)
+    );
+    assert!(p.status.steps.iter().all(|s| s.result.is_none()));
+    // The 20 steps still running are cancelled and their Jobs deleted.
+    assert_eq!(deleted(&p).len(), 20, "{:?}", deleted(&p));
+    assert!(p.apply.is_empty());
 }

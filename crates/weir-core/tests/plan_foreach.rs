@@ -25,6 +25,7 @@ fn fan_out(key: Option<&str>) -> PipelineSpec {
 /// Runs `list` to success with `result`; returns the plan of the reconcile that sees it.
 fn listed(spec: PipelineSpec, result: Value) -> (World, weir_core::Plan) {
     let mut w = World::new(spec);
+    w.admit();
     w.reconcile();
     w.succeed_with("r-list-1", result);
     w.advance(10);
@@ -205,5 +206,61 @@ fn literal_items_need_no_upstream() {
         ..Default::default()
     });
     let mut w = World::new(spec);
+    w.admit();
     assert_eq!(applied(&w.reconcile()), ["r-each-0-1", "r-each-1-1"]);
+}
+
+/// Issue 9: a fan-out whose items' results add up past the per-step limit would make the
+/// run's status unwritable (1,000 items × 4 KiB). Counted in item order, the item that
+/// goes past the limit fails with `ResultTooLarge` (a Warning), not retried, and so does
+/// the step; nothing grows past the limit.
+#[test]
+fn results_past_the_step_limit_fail_the_item_and_the_step() {
+    let mut spec = fan_out(None);
+    step_mut(&mut spec, "each").retries = Some(retries(3, "", 1));
+    let items: Vec<Value> = (0..20).map(|i| json!(i)).collect();
+    let (mut w, _) = listed(spec, Value::Array(items));
+    let big = "x".repeat(4000);
+    for i in 0..20 {
+        w.succeed_with(&format!("r-each-{i}-1"), json!(big));
+    }
+    let p = w.reconcile();
+    let each = step(&p, "each");
+    assert_eq!(each.phase, StepPhase::Failed, "{each:?}");
+    assert_eq!(each.reason.as_deref(), Some("ResultTooLarge"));
+    let fitting = weir_core::MAX_STEP_RESULTS_BYTES / 4002;
+    let failed: Vec<u32> = each
+        .items
+        .iter()
+        .filter(|i| i.reason.as_deref() == Some("ResultTooLarge"))
+        .map(|i| i.index)
+        .collect();
+    assert_eq!(failed, (fitting as u32..20).collect::<Vec<_>>());
+    assert!(each.items.iter().all(|i| i.retries == 0), "never retried");
+    let kept: usize = each
+        .items
+        .iter()
+        .filter_map(|i| i.result.as_ref())
+        .map(|r| r.to_string().len())
+        .sum();
+    assert!(
+        kept <= weir_core::MAX_STEP_RESULTS_BYTES,
+        "{kept} bytes kept"
+    );
+    assert!(p.urgent);
+    assert!(reasons(&p).contains(&"ResultTooLarge"), "{:?}", reasons(&p));
+    assert_eq!(p.status.phase, RunPhase::Failed);
+}
+
+/// A succeeded fan-out keeps its items' results once, in the step's result.
+#[test]
+fn a_succeeded_fan_out_keeps_results_once() {
+    let (mut w, _) = listed(fan_out(None), json!(["a", "b"]));
+    w.succeed_with("r-each-0-1", json!({"rows": 1}));
+    w.succeed_with("r-each-1-1", json!({"rows": 2}));
+    let p = w.reconcile();
+    let each = step(&p, "each");
+    assert_eq!(each.phase, StepPhase::Succeeded);
+    assert_eq!(each.result, Some(json!([{"rows": 1}, {"rows": 2}])));
+    assert!(each.items.iter().all(|i| i.result.is_none()), "{each:?}");
 }

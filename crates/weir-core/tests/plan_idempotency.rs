@@ -50,6 +50,7 @@ fn finish_running(w: &mut World) {
 /// final phase.
 fn drive(crash: bool) -> (BTreeSet<String>, RunPhase) {
     let mut w = World::new(busy_pipeline());
+    w.admit();
     for _ in 0..40 {
         if crash {
             let lost = w.crash_after_apply();
@@ -109,6 +110,7 @@ fn replaying_an_older_status_adopts_the_same_retry() {
     let mut spec = dag(&["a"]);
     step_mut(&mut spec, "a").retries = Some(retries(3, "10s", 2));
     let mut w = World::new(spec);
+    w.admit();
     w.reconcile();
     w.fail("r-a-1", "Error");
     w.reconcile();
@@ -138,6 +140,7 @@ fn replaying_a_status_from_before_the_failure_was_seen_adopts_the_retry() {
     let mut spec = dag(&["a"]);
     step_mut(&mut spec, "a").retries = Some(retries(3, "", 1));
     let mut w = World::new(spec);
+    w.admit();
     w.reconcile();
     let running = w.run.status.clone();
     w.fail("r-a-1", "Error");
@@ -178,6 +181,7 @@ fn decisions(status: &PipelineRunStatus) -> Vec<String> {
 #[test]
 fn planning_twice_from_one_observation_gives_one_plan() {
     let mut w = World::new(busy_pipeline());
+    w.admit();
     for round in 0..20 {
         let first = w.plan();
         assert_eq!(
@@ -212,6 +216,7 @@ fn planning_twice_from_one_observation_gives_one_plan() {
 #[test]
 fn reconciling_again_without_news_changes_nothing() {
     let mut w = World::new(dag(&["a", "b <- a"]));
+    w.admit();
     w.reconcile();
     let settled = w.reconcile();
     let again = w.reconcile();

@@ -81,6 +81,7 @@ proptest! {
         crash_mask in any::<u64>(),
     ) {
         let mut w = World::new(spec_of(&steps, cap));
+        w.admit();
         let mut finished = false;
         for round in 0..200u32 {
             if crash_mask & (1 << (round % 64)) != 0 {

@@ -10,6 +10,7 @@ use weir_api::v1alpha1::{ForEach, Rerun, RunPhase, StepPhase};
 /// `a` and `side` succeeded, `b` failed, `c` is upstream-failed: the run Failed.
 fn failed_run() -> World {
     let mut w = World::new(dag(&["a", "b <- a", "c <- b", "side <- a"]));
+    w.admit();
     w.reconcile();
     w.succeed("r-a-1");
     w.advance(10);
@@ -131,6 +132,7 @@ fn retries_start_again_after_a_rerun_but_attempts_do_not() {
     let mut spec = dag(&["a"]);
     step_mut(&mut spec, "a").retries = Some(retries(1, "", 1));
     let mut w = World::new(spec);
+    w.admit();
     w.reconcile();
     w.fail("r-a-1", "Error");
     w.reconcile();
@@ -153,6 +155,7 @@ fn a_rerun_for_each_step_gives_every_item_a_new_attempt() {
         ..Default::default()
     });
     let mut w = World::new(spec);
+    w.admit();
     w.reconcile();
     w.succeed("r-each-0-1");
     w.fail("r-each-1-1", "Error");
@@ -173,4 +176,39 @@ fn an_unknown_step_is_reported_and_nothing_reruns() {
     assert!(p.apply.is_empty());
     assert_eq!(p.status.last_rerun_id.as_deref(), Some("1"));
     assert!(w.reconcile().events.is_empty(), "reported once");
+}
+
+/// Regression (issue 9, item 9): a run cancelled while `load` ran and `transform` had
+/// failed with OOMKilled, then re-run with `--step transform`: the re-run reset
+/// `transform`, the cancel still in the spec cancelled it again, and the run stayed
+/// `Cancelled` with `transform`'s OOMKilled record replaced by `Cancelled`. A re-run of a
+/// run that is still cancelled is now refused with a Warning and changes nothing; cleared
+/// together with the cancel (what `weir retry` sends), it really re-runs.
+#[test]
+fn a_rerun_of_a_cancelled_run_is_refused_unless_the_cancel_is_cleared() {
+    let mut w = World::new(dag(&["transform", "load"]));
+    w.admit();
+    w.reconcile();
+    w.fail("r-transform-1", "OOMKilled");
+    w.reconcile();
+    w.run.spec.cancel = true;
+    let p = w.reconcile();
+    assert_eq!(p.status.phase, RunPhase::Cancelled);
+    assert_eq!(step(&p, "load").phase, StepPhase::Cancelled);
+    let cancelled = w.run.status.clone().unwrap_or_default();
+
+    rerun(&mut w, "1", &["transform"]);
+    let p = w.reconcile();
+    assert_eq!(p.status.phase, RunPhase::Cancelled);
+    assert_eq!(step(&p, "transform").reason.as_deref(), Some("OOMKilled"));
+    assert_eq!(p.status.steps, cancelled.steps, "no outcome lost");
+    assert!(p.apply.is_empty());
+    assert_eq!(reasons(&p), ["RerunIgnored"]);
+    assert!(p.events[0].warning && p.events[0].message.contains("spec.cancel"));
+
+    w.run.spec.cancel = false;
+    rerun(&mut w, "2", &[]);
+    let p = w.reconcile();
+    assert_eq!(p.status.phase, RunPhase::Running);
+    assert_eq!(applied(&p), ["r-transform-2", "r-load-2"]);
 }

@@ -17,6 +17,7 @@ fn retrying_pipeline() -> weir_api::v1alpha1::PipelineSpec {
 #[test]
 fn retries_wait_their_backoff_and_continue_the_attempt_numbers() {
     let mut w = World::new(retrying_pipeline());
+    w.admit();
     w.reconcile();
 
     w.advance(5);
@@ -92,6 +93,7 @@ fn the_last_allowed_failure_fails_the_step_for_good() {
     let mut spec = retrying_pipeline();
     step_mut(&mut spec, "a").retries = Some(retries(1, "10s", 2));
     let mut w = World::new(spec);
+    w.admit();
     w.reconcile();
     w.fail("r-a-1", "Error");
     w.reconcile();
@@ -116,6 +118,7 @@ fn retry_on_retries_only_the_listed_reasons() {
         policy.retry_on = vec!["OOMKilled".into()];
         step_mut(&mut spec, "a").retries = Some(policy);
         let mut w = World::new(spec);
+        w.admit();
         w.reconcile();
         w.fail("r-a-1", reason);
         let p = w.reconcile();
@@ -134,6 +137,7 @@ fn a_retry_without_backoff_starts_in_the_same_reconcile() {
     let mut spec = dag(&["a"]);
     step_mut(&mut spec, "a").retries = Some(retries(1, "", 1));
     let mut w = World::new(spec);
+    w.admit();
     w.reconcile();
     w.fail("r-a-1", "Error");
     let p = w.reconcile();
@@ -153,6 +157,7 @@ fn timed_pipeline(timeout: &str) -> weir_api::v1alpha1::PipelineSpec {
 #[test]
 fn a_step_past_its_timeout_is_deleted_and_failed() {
     let mut w = World::new(timed_pipeline("1m"));
+    w.admit();
     w.reconcile();
 
     w.advance(25);
@@ -185,6 +190,7 @@ fn a_step_past_its_timeout_is_deleted_and_failed() {
 #[test]
 fn a_pending_child_times_out_too_and_is_rechecked_meanwhile() {
     let mut w = World::new(timed_pipeline("10m"));
+    w.admit();
     w.reconcile();
     w.pending("r-a-1", "ImagePullBackOff");
     w.advance(60);
@@ -206,6 +212,7 @@ fn a_timed_out_attempt_is_retried_when_retries_allow() {
     let mut spec = timed_pipeline("1m");
     step_mut(&mut spec, "a").retries = Some(retries(1, "10s", 2));
     let mut w = World::new(spec);
+    w.admit();
     w.reconcile();
     w.advance(60);
     let p = w.reconcile();
@@ -232,6 +239,7 @@ fn a_timed_out_attempt_is_retried_when_retries_allow() {
 #[test]
 fn starting_an_attempt_with_a_timeout_requeues_at_its_deadline() {
     let mut w = World::new(timed_pipeline("1m"));
+    w.admit();
     let p = w.reconcile();
     assert_eq!(applied(&p), ["r-a-1"]);
     assert_eq!(secs(p.requeue_after), Some(60));
@@ -244,6 +252,7 @@ fn run_timeout_world() -> World {
     spec.timeout = Some("10m".into());
     step_mut(&mut spec, "c").retries = Some(retries(3, "1h", 2));
     let mut w = World::new(spec);
+    w.admit();
     let p = w.reconcile();
     assert_eq!(secs(p.requeue_after), Some(600));
     w.advance(100);
@@ -324,6 +333,7 @@ fn a_rerun_of_a_timed_out_run_starts_its_steps_again() {
 #[test]
 fn a_child_missing_from_the_cache_is_waited_for_then_fails_the_step() {
     let mut w = World::new(dag(&["a", "b <- a"]));
+    w.admit();
     w.reconcile();
     // The watch has not delivered the new Job yet.
     w.vanish("r-a-1");
@@ -347,6 +357,7 @@ fn a_child_that_vanishes_after_the_grace_fails_at_once() {
     // The grace counts from the attempt's start (it covers watch lag after a create); the
     // planner keeps no "last seen" time, so a later disappearance is not waited for.
     let mut w = World::new(dag(&["a"]));
+    w.admit();
     w.reconcile();
     w.advance(300);
     assert_eq!(w.reconcile().requeue_after, None);
@@ -362,6 +373,7 @@ fn a_missing_child_counts_as_a_failed_attempt_for_retries() {
     let mut spec = dag(&["a"]);
     step_mut(&mut spec, "a").retries = Some(retries(1, "", 1));
     let mut w = World::new(spec);
+    w.admit();
     w.reconcile();
     w.advance(120);
     w.vanish("r-a-1");
@@ -373,6 +385,7 @@ fn a_missing_child_counts_as_a_failed_attempt_for_retries() {
 #[test]
 fn a_child_deleted_under_a_running_step_fails_it() {
     let mut w = World::new(dag(&["a"]));
+    w.admit();
     w.reconcile();
     if let Some(c) = w.children.iter_mut().find(|c| c.name == "r-a-1") {
         c.deleting = true;

@@ -216,6 +216,10 @@ pub struct StepStatus {
     /// Names of the current attempt's children (one per forEach item).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<String>,
+    /// The apiVersion and kind of the step's children, recorded when the first is planned
+    /// (they live in the run's namespace). The controller reads children from this record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_kind: Option<ChildKindRef>,
     /// When the first attempt started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<Time>,
@@ -242,6 +246,16 @@ pub struct StepStatus {
     /// Per-item status of a forEach step.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<ItemStatus>,
+}
+
+/// The type of a step's children.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChildKindRef {
+    /// e.g. `batch/v1`, `sparkoperator.k8s.io/v1beta2`.
+    pub api_version: String,
+    /// e.g. `Job`, `SparkApplication`.
+    pub kind: String,
 }
 
 /// What the controller recorded about one forEach item.

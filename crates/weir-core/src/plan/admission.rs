@@ -16,8 +16,9 @@ impl Planner<'_> {
         (created, meta.name.clone().unwrap_or_default())
     }
 
-    /// Snapshots the spec and params and starts the run, unless it is invalid, its Pipeline
-    /// is missing, or the concurrency policy holds it back. Returns whether it started.
+    /// Snapshots the spec and params and starts the run (its status must be written before
+    /// any step starts), unless it is invalid, its Pipeline is missing, or the concurrency
+    /// policy holds it back. Returns whether it started.
     pub(super) fn admit(&mut self) -> bool {
         let run = self.obs.run;
         let (spec, root, generation) = match (&run.spec.pipeline, &run.spec.pipeline_ref) {
@@ -74,6 +75,8 @@ impl Planner<'_> {
         self.condition(cond::VALID, true, cond::REASON_VALID, "");
         self.condition(cond::COMPLETE, false, "Running", "");
         self.event(false, "Started", "run started".into());
+        // The snapshot is written before any child exists (see `plan`): never deferred.
+        self.plan.urgent = true;
         true
     }
 

@@ -109,6 +109,18 @@ impl Planner<'_> {
             return;
         }
         self.status.last_rerun_id = Some(req.id.clone());
+        // A re-run of a run that stays cancelled would reset steps only for the cancel to
+        // stop them again, losing their recorded outcomes: refuse it, and say how to re-run.
+        if self.obs.run.spec.cancel {
+            self.event(
+                true,
+                "RerunIgnored",
+                "the run is cancelled (spec.cancel); set spec.cancel to false with the re-run \
+                 request (weir retry does) to re-run it"
+                    .into(),
+            );
+            return;
+        }
         let mut targets = Vec::new();
         if req.steps.is_empty() {
             targets.extend(
@@ -221,6 +233,10 @@ impl Planner<'_> {
             if !self.plan.delete.contains(&d) {
                 self.plan.delete.push(d);
             }
+        }
+        // A finished run has nothing left to run (e.g. one failed with `StatusTooLarge`).
+        if self.status.phase.is_finished() {
+            self.delete_live_children(|_| true);
         }
     }
 }

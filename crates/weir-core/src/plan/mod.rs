@@ -40,7 +40,7 @@ pub fn plan(obs: &Observed<'_>, renderer: &Renderer) -> Plan {
             return p.finish();
         }
         // A run cancelled before its first status write is admitted first, so its steps
-        // show as Cancelled and the children an unrecorded reconcile created are found.
+        // show as Cancelled.
         if !p.admit() {
             if obs.run.spec.cancel && !p.status.phase.is_finished() {
                 p.cancel(
@@ -49,6 +49,13 @@ pub fn plan(obs: &Observed<'_>, renderer: &Renderer) -> Plan {
                 );
                 p.delete_live_children(|_| true);
             }
+            return p.finish();
+        }
+        // Every child is rendered from the one spec recorded in the run's status, so that
+        // record must exist before the first child does: this plan writes the snapshot (at
+        // once) and creates nothing; the reconcile its write triggers starts the steps. An
+        // edit of the Pipeline, a broken edit or a restart in between changes nothing.
+        if !obs.run.spec.cancel {
             return p.finish();
         }
     }
@@ -273,6 +280,7 @@ impl<'a> Planner<'a> {
                     items: &items,
                 };
                 steps::launch(&mut env, step, &mut insts);
+                steps::bound_results(&mut env, step, &mut insts);
                 steps::aggregate(
                     &mut self.status.steps[i],
                     &insts,
@@ -316,6 +324,7 @@ impl<'a> Planner<'a> {
                 items,
             };
             work(&mut env, step, &mut insts);
+            steps::bound_results(&mut env, step, &mut insts);
             steps::aggregate(
                 &mut self.status.steps[i],
                 &insts,
@@ -390,7 +399,38 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// A status past [`MAX_STATUS_BYTES`] could not be written (the API server refuses
+    /// objects over 1.5 MiB), and a run that cannot record its steps must not go on: it
+    /// fails with `StatusTooLarge`, its live children are deleted, and the results and item
+    /// details that made it large are dropped so that this status can be written.
+    fn bound_status(&mut self) {
+        let size = |s: &PipelineRunStatus| serde_json::to_vec(s).map_or(usize::MAX, |v| v.len());
+        let bytes = size(&self.status);
+        if bytes <= MAX_STATUS_BYTES {
+            return;
+        }
+        let msg = format!(
+            "the run's status would take {bytes} bytes, over the limit of {MAX_STATUS_BYTES}; \
+             step results and item details were dropped"
+        );
+        shrink(&mut self.status);
+        if !self.status.phase.is_finished() {
+            for s in &mut self.status.steps {
+                if !s.phase.is_finished() {
+                    s.phase = StepPhase::Cancelled;
+                    s.reason = Some(STATUS_TOO_LARGE.into());
+                    s.next_attempt_time = None;
+                    s.finish_time = Some(Time(self.now));
+                }
+            }
+            self.plan.apply.clear();
+            self.delete_live_children(|_| true);
+            self.fail_run(STATUS_TOO_LARGE, msg);
+        }
+    }
+
     fn finish(mut self) -> Plan {
+        self.bound_status();
         let total = self.status.steps.len();
         if total > 0 {
             let done = self
@@ -405,6 +445,55 @@ impl<'a> Planner<'a> {
         self.plan.status = self.status;
         self.plan
     }
+}
+
+/// Most bytes a run's status may take as JSON. The API server stores at most 1.5 MiB per
+/// object; the rest is left for the metadata and spec (the snapshot is in the status).
+pub const MAX_STATUS_BYTES: usize = 1024 * 1024;
+
+/// The reason of a run whose status outgrew [`MAX_STATUS_BYTES`] (or that the API server
+/// refused as too large).
+pub const STATUS_TOO_LARGE: &str = "StatusTooLarge";
+
+/// Drops what can make a status large: step results and per-item details (each item's
+/// phase and child stay).
+fn shrink(status: &mut PipelineRunStatus) {
+    for s in &mut status.steps {
+        s.result = None;
+        for i in &mut s.items {
+            i.result = None;
+            i.message = None;
+        }
+    }
+}
+
+/// The status to write instead of one the API server refused as too large: shrunk, and the
+/// run failed with `StatusTooLarge` (unfinished steps cancelled). The next reconcile sees a
+/// finished run and deletes its children that still run.
+pub fn too_large(mut status: PipelineRunStatus, now: Timestamp, detail: &str) -> PipelineRunStatus {
+    shrink(&mut status);
+    for s in &mut status.steps {
+        if !s.phase.is_finished() {
+            s.phase = StepPhase::Cancelled;
+            s.reason = Some(STATUS_TOO_LARGE.into());
+            s.next_attempt_time = None;
+            s.finish_time = Some(Time(now));
+        }
+    }
+    let message = format!("the API server refused the run's status as too large: {detail}");
+    status.phase = RunPhase::Failed;
+    status.message = Some(message.clone());
+    status.completion_time.get_or_insert(Time(now));
+    set_condition(
+        &mut status.conditions,
+        cond::COMPLETE,
+        true,
+        STATUS_TOO_LARGE,
+        &message,
+        status.observed_generation,
+        now,
+    );
+    status
 }
 
 /// Results of succeeded steps, by name, for templates (`results.NAME`).

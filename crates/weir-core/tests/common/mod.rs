@@ -212,6 +212,20 @@ impl World {
         p
     }
 
+    /// The run's first reconcile, when it is admitted: it writes the spec snapshot and
+    /// creates nothing, since every child must be rendered from a snapshot that is already
+    /// recorded (a Pipeline edited, broken or a controller restarted in between changes
+    /// nothing). Panics when it applied anything. Returns its plan.
+    pub fn admit(&mut self) -> Plan {
+        let p = self.reconcile();
+        assert!(
+            p.apply.is_empty(),
+            "admission applied {:?} before the snapshot was written",
+            p.apply.iter().map(manifest_name).collect::<Vec<_>>()
+        );
+        p
+    }
+
     /// A reconcile whose controller dies after applying and deleting, before the status
     /// patch: the cluster changed, the run's status did not.
     pub fn crash_after_apply(&mut self) -> Plan {
