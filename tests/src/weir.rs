@@ -153,6 +153,40 @@ impl Controller {
         self.spawn();
     }
 
+    /// Sends SIGTERM and waits up to `deadline` for the process to exit. Returns how long
+    /// it took, or `None` when it was still running at the deadline (it is SIGKILLed then).
+    pub async fn terminate(&mut self, deadline: Duration) -> Option<Duration> {
+        let mut child = self.child.take()?;
+        let started = std::time::Instant::now();
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(sent, "could not send SIGTERM to the controller");
+        // Waiting on a process has no notification to await here: check its state.
+        while started.elapsed() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return Some(started.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    }
+
+    /// Waits up to `deadline` until the controller's log (this start's and earlier ones')
+    /// contains `needle`; panics otherwise.
+    pub async fn until_logged(&self, needle: &str, deadline: Duration) {
+        wait::poll(
+            deadline,
+            Duration::from_millis(50),
+            &format!("the controller to log {needle:?}"),
+            || async { self.log().contains(needle).then_some(()) },
+        )
+        .await;
+    }
+
     /// The process id, while running.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)

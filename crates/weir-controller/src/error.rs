@@ -94,6 +94,12 @@ fn is_conflict(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == 409)
 }
 
+/// Whether the API server refused a write as too large (the request body, or the object
+/// in etcd).
+pub(crate) fn is_too_large(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 413 || s.message.contains("too large"))
+}
+
 /// Whether an API error is a 404.
 pub(crate) fn is_not_found(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == 404)

@@ -56,26 +56,58 @@ impl Health {
 /// (its `InitDone` event): kube's `Store::wait_until_ready` wakes only its most recent
 /// waiter, and the controller's own runner is already that waiter.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Synced(Arc<AtomicBool>);
+pub(crate) struct Synced(Arc<SyncedInner>);
+
+#[derive(Debug, Default)]
+struct SyncedInner {
+    done: AtomicBool,
+    notify: tokio::sync::Notify,
+}
 
 impl Synced {
     /// Marks the cache synced when its stream reports the initial list done.
     pub(crate) fn observe<K, E>(&self, event: &Result<kube::runtime::watcher::Event<K>, E>) {
         if matches!(event, Ok(kube::runtime::watcher::Event::InitDone)) {
-            self.0.store(true, Ordering::SeqCst);
+            self.0.done.store(true, Ordering::SeqCst);
+            self.0.notify.notify_waiters();
         }
     }
 
     fn is_synced(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.0.done.load(Ordering::SeqCst)
+    }
+
+    async fn until_synced(&self) {
+        loop {
+            // Registered before the check, so a sync in between still wakes us.
+            let notified = self.0.notify.notified();
+            if self.is_synced() {
+                return;
+            }
+            notified.await;
+        }
     }
 }
 
-/// Returns once every cache has synced, checking every 100 ms.
+/// Returns once every cache has synced.
 pub(crate) async fn until_synced(caches: &[Synced]) {
-    while !caches.iter().all(Synced::is_synced) {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    for c in caches {
+        c.until_synced().await;
     }
+}
+
+/// Waits up to `limit` for every cache to sync; false when they have not.
+///
+/// A reconcile must not plan from a cache that is still being filled: a Job seen complete
+/// before its pod is listed has no result yet, and a run seen before its siblings could
+/// jump the queue. Bounded, so a shutdown never waits on a cache that will not sync.
+pub(crate) async fn synced_within(caches: &[Synced], limit: std::time::Duration) -> bool {
+    if caches.iter().all(Synced::is_synced) {
+        return true;
+    }
+    tokio::time::timeout(limit, until_synced(caches))
+        .await
+        .is_ok()
 }
 
 #[derive(Clone)]

@@ -20,6 +20,7 @@ pub use config::Config;
 pub use error::Error;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
 use futures::future::{FutureExt, Shared as SharedFuture};
@@ -58,7 +59,8 @@ pub async fn run(
     let Some(lease) = &config.leader_election else {
         health.set_leadership(true);
         metrics.leader.set(1);
-        run_controllers(client, &config, metrics, health, shutdown).await;
+        let leads = Arc::new(AtomicBool::new(true));
+        run_controllers(client, &config, metrics, health, shutdown, leads).await;
         return Ok(());
     };
     let identity = config
@@ -104,11 +106,16 @@ pub async fn run(
     tracing::info!(%identity, lease = %lease.name, "leading");
     metrics.leader.set(1);
     let mut watch = leading.clone();
-    let lost = async move {
-        while watch.changed().await.is_ok() {
-            if !*watch.borrow() {
-                return;
+    let leads = Arc::new(AtomicBool::new(true));
+    let lost = {
+        let leads = leads.clone();
+        async move {
+            while watch.changed().await.is_ok() {
+                if !*watch.borrow() {
+                    break;
+                }
             }
+            leads.store(false, Ordering::SeqCst);
         }
     }
     .shared();
@@ -116,7 +123,15 @@ pub async fn run(
         .map(|_| ())
         .boxed()
         .shared();
-    run_controllers(client, &config, metrics.clone(), health.clone(), stop).await;
+    run_controllers(
+        client,
+        &config,
+        metrics.clone(),
+        health.clone(),
+        stop,
+        leads,
+    )
+    .await;
     metrics.leader.set(0);
     let lost_it = lost.now_or_never().is_some();
     // Dropping the receiver makes the lease manager release the lease, so a standby takes
@@ -131,12 +146,21 @@ pub async fn run(
     Ok(())
 }
 
+/// How long the controllers get, after the stop signal, to finish running reconciles and
+/// write the status changes they deferred. A controller still starting (its caches not
+/// synced) never finishes by itself: kube's runner waits for its cache first.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(8);
+
+/// Runs the controllers until `stop`; then lets them finish for at most [`STOP_GRACE`].
+/// `leads` is false once the lease is lost: a replica that no longer leads writes nothing
+/// on its way out.
 async fn run_controllers(
     client: Client,
     config: &Config,
     metrics: Arc<Metrics>,
     health: Arc<Health>,
-    shutdown: Shutdown,
+    stop: Shutdown,
+    leads: Arc<AtomicBool>,
 ) {
     let reporter = Reporter {
         controller: "weir".into(),
@@ -148,11 +172,19 @@ async fn run_controllers(
         reporter.clone(),
         metrics.clone(),
         health.clone(),
-        shutdown.clone(),
+        stop.clone(),
+        leads,
     );
-    let pipelines = pipelines::controller(client, config, reporter, metrics, health, shutdown);
-    let (a, b) = futures::join!(runs.collect::<Vec<()>>(), pipelines.collect::<Vec<()>>());
-    tracing::info!(runs = a.len(), pipelines = b.len(), "controllers stopped");
+    let pipelines = pipelines::controller(client, config, reporter, metrics, health, stop.clone());
+    let both = futures::future::join(runs.collect::<Vec<()>>(), pipelines.collect::<Vec<()>>());
+    let deadline = async {
+        stop.await;
+        tokio::time::sleep(STOP_GRACE).await;
+    };
+    tokio::select! {
+        (a, b) = both => tracing::info!(runs = a.len(), pipelines = b.len(), "controllers stopped"),
+        () = deadline => tracing::warn!(grace = ?STOP_GRACE, "controllers did not stop in time; leaving them"),
+    }
 }
 
 /// Shared by every reconcile of one controller.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
-use kube::api::Api;
+use kube::api::{Api, ListParams};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, ResourceExt};
 use weir_api::labels;
@@ -94,11 +94,14 @@ pub(crate) async fn children(
             .collect();
         for job in jobs {
             let job_uid = job.uid().unwrap_or_default();
-            let mine: Vec<Pod> = pods
+            let mut mine: Vec<Pod> = pods
                 .iter()
                 .filter(|p| owned_by(p.owner_references(), &job_uid))
                 .map(|p| (**p).clone())
                 .collect();
+            if result_not_seen(&job, &mine, run) {
+                mine = job_pods(client, ns, &job_uid).await?;
+            }
             out.push(ObservedChild {
                 kind: ChildKind::Job,
                 name: job.name_any(),
@@ -110,6 +113,43 @@ pub(crate) async fn children(
     }
     out.extend(other_children(client, kinds, run, ns).await?);
     Ok(out)
+}
+
+/// A Job that completed for a step whose outcome is not recorded yet, while the cache shows
+/// no succeeded pod of it: the Job and Pod watches are separate streams, so the Job's
+/// `Complete` can arrive before its pod's last update. The pod holds the step's result (its
+/// termination message), which a `forEach` or a template downstream needs: read it.
+fn result_not_seen(job: &Job, pods: &[Pod], run: &PipelineRun) -> bool {
+    let complete = job
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_deref())
+        .unwrap_or_default()
+        .iter()
+        .any(|c| {
+            matches!(c.type_.as_str(), "Complete" | "SuccessCriteriaMet") && c.status == "True"
+        });
+    let pod_succeeded = pods
+        .iter()
+        .any(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Succeeded"));
+    let step = job.labels().get(labels::STEP);
+    let recorded = run
+        .status
+        .as_ref()
+        .and_then(|s| s.steps.iter().find(|st| Some(&st.name) == step))
+        .is_some_and(|st| st.phase.is_finished());
+    complete && !pod_succeeded && !recorded
+}
+
+/// The pods of one Job, read from the API server (not the cache).
+async fn job_pods(client: &Client, ns: &str, job_uid: &str) -> Result<Vec<Pod>, Error> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let lp = ListParams::default().labels(&format!("batch.kubernetes.io/controller-uid={job_uid}"));
+    let list = api.list(&lp).await.map_err(|source| Error::Read {
+        what: format!("pods of Job {job_uid}"),
+        source,
+    })?;
+    Ok(list.items)
 }
 
 /// Children of kinds weir does not keep caches for (SparkApplications, user kinds) are read
@@ -128,19 +168,11 @@ async fn other_children(
     };
     let mut out = Vec::new();
     for (step, st) in spec.steps.iter().zip(&status.steps) {
-        let (av, kind) = if step.spark.is_some() {
-            (
-                "sparkoperator.k8s.io/v1beta2".to_string(),
-                "SparkApplication".to_string(),
-            )
-        } else if step.resource.is_some() {
-            match resource_kind(step, &st.children) {
-                Some(k) => k,
-                None => continue,
-            }
-        } else {
+        // The type recorded when the children were planned; Jobs come from the cache.
+        let Some(t) = st.child_kind.as_ref().filter(|t| t.kind != "Job") else {
             continue;
         };
+        let (av, kind) = (t.api_version.clone(), t.kind.clone());
         if st.children.is_empty() || st.phase.is_finished() && status.phase != RunPhase::Cancelled {
             continue;
         }
@@ -177,21 +209,6 @@ async fn other_children(
         }
     }
     Ok(out)
-}
-
-/// The apiVersion and kind a resource step renders, read from its inline template's text.
-fn resource_kind(
-    step: &weir_api::v1alpha1::Step,
-    _children: &[String],
-) -> Option<(String, String)> {
-    let text = step.resource.as_ref()?.template.inline.as_ref()?;
-    let field = |key: &str| {
-        text.lines().find_map(|l| {
-            l.strip_prefix(key)
-                .map(|v| v.trim().trim_matches('"').to_string())
-        })
-    };
-    Some((field("apiVersion:")?, field("kind:")?))
 }
 
 /// Texts of the ConfigMap keys the run's templates use.

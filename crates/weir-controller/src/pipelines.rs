@@ -25,6 +25,8 @@ use crate::{Ctx, Shared, instrumented};
 pub(crate) struct PipelineState {
     runs: Store<PipelineRun>,
     batch: Batch,
+    /// Whether each cache has applied its initial list (reconciles wait for all of them).
+    synced: Vec<Synced>,
 }
 
 /// When each Pipeline's status was last written.
@@ -85,8 +87,9 @@ pub fn controller(
         move |e| s.observe(e)
     })
     .touched_objects();
+    let synced = vec![s_runs, s_pipelines];
     {
-        let caches = [s_runs, s_pipelines];
+        let caches = synced.clone();
         health.expect_controller();
         tokio::spawn(async move {
             crate::health::until_synced(&caches).await;
@@ -102,6 +105,7 @@ pub fn controller(
         inner: PipelineState {
             runs,
             batch: Batch::default(),
+            synced,
         },
     });
     Controller::for_stream(pipeline_stream, pipelines)
@@ -148,6 +152,11 @@ async fn reconcile_pipeline(
         .namespace()
         .ok_or(Error::MissingField("namespace"))?;
     let name = pipeline.name_any();
+    // Counting runs from a half-filled cache would write a wrong status, then the right one.
+    let wait = Duration::from_secs(2);
+    if !crate::health::synced_within(&ctx.inner.synced, wait).await {
+        return Ok(Action::requeue(wait));
+    }
     let runs: Vec<RunSummary> = ctx
         .inner
         .runs

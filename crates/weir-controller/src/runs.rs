@@ -1,6 +1,7 @@
 //! The PipelineRun controller: dereference → plan → apply → status.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::channel::mpsc;
@@ -21,7 +22,7 @@ use weir_render::Renderer;
 
 use crate::apply::{self, Kinds};
 use crate::config::Config;
-use crate::error::Error;
+use crate::error::{Error, is_too_large};
 use crate::health::{Health, Synced};
 use crate::metrics::{KindLabel, Metrics, Pending, StartedByLabel};
 use crate::observe::{self, Caches};
@@ -37,9 +38,15 @@ pub(crate) struct RunState {
     /// Runs with a trigger waiting for a reconcile (`weir_queue_depth`).
     pending: Pending<PipelineRun>,
     /// When each run's status was last written.
-    batch: Batch,
+    batch: Arc<Batch>,
     /// Children applied but perhaps not in the cache yet.
-    applied: Applied,
+    applied: Arc<Applied>,
+    /// Whether each cache has applied its initial list (reconciles wait for all of them).
+    synced: Vec<Synced>,
+    /// False once this replica lost its lease: then nothing is flushed on the way out.
+    leads: Arc<AtomicBool>,
+    /// Set on the way out: every status change is written at once.
+    flushing: AtomicBool,
 }
 
 fn api<K>(client: &Client, ns: &Option<String>) -> Api<K>
@@ -64,6 +71,7 @@ pub fn controller(
     metrics: Arc<Metrics>,
     health: Arc<Health>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+    leads: Arc<AtomicBool>,
 ) -> impl Stream<Item = ()> {
     let ns = &config.namespace;
     let pending = Pending::<PipelineRun>::new(&metrics, "pipelinerun");
@@ -117,6 +125,7 @@ pub fn controller(
     .touched_objects();
     let (runs_store, runs_writer) = reflector::store::<PipelineRun>();
     let p = pending.clone();
+    let (batch, applied) = (Arc::new(Batch::default()), Arc::new(Applied::default()));
     let run_stream = reflector::reflector(
         runs_writer,
         watcher(api::<PipelineRun>(&client, ns), watcher::Config::default()).modify(strip),
@@ -126,6 +135,18 @@ pub fn controller(
         let s = s_runs.clone();
         move |e| s.observe(e)
     })
+    .inspect({
+        // A deleted run is never reconciled again: forget what memory holds about it.
+        let (batch, applied, pending) = (batch.clone(), applied.clone(), pending.clone());
+        move |e| {
+            if let Ok(watcher::Event::Delete(r)) = e {
+                let uid = r.uid().unwrap_or_default();
+                batch.forget(&uid);
+                applied.forget(&uid);
+                pending.done(&ObjectRef::from_obj(r));
+            }
+        }
+    })
     .touched_objects()
     .inspect(move |r| {
         if let Ok(r) = r {
@@ -133,8 +154,9 @@ pub fn controller(
         }
     });
     let (wake, woken) = mpsc::unbounded();
+    let synced = vec![s_runs, s_pipelines, s_jobs, s_pods];
     {
-        let caches = [s_runs, s_pipelines, s_jobs, s_pods];
+        let caches = synced.clone();
         health.expect_controller();
         let health = health.clone();
         tokio::spawn(async move {
@@ -155,8 +177,11 @@ pub fn controller(
         kinds: Kinds::default(),
         wake,
         pending: pending.clone(),
-        batch: Batch::default(),
-        applied: Applied::default(),
+        batch,
+        applied,
+        synced,
+        leads,
+        flushing: AtomicBool::new(false),
     };
     let ctx = Arc::new(Shared {
         client: client.clone(),
@@ -165,6 +190,7 @@ pub fn controller(
         metrics,
         inner: state,
     });
+    let flush_ctx = ctx.clone();
     let for_pipeline = runs_store.clone();
     let (p1, p2) = (pending.clone(), pending);
     Controller::for_stream(run_stream, runs_store)
@@ -203,6 +229,45 @@ pub fn controller(
                 tracing::debug!(error = %e, "run reconcile ended with an error");
             }
         })
+        .chain(futures::stream::once(flush(flush_ctx)))
+}
+
+/// How long the way out may spend writing deferred status changes.
+const FLUSH_LIMIT: Duration = Duration::from_secs(5);
+
+/// On the way out (the controller stopped taking reconciles): writes every status change
+/// that was deferred to share a later write, so a restarted controller finds them written
+/// and a stopped one leaves nothing behind. Not after a lost lease: another replica leads.
+async fn flush(ctx: Ctx<RunState>) {
+    let st = &ctx.inner;
+    if !st.leads.load(Ordering::SeqCst) {
+        return;
+    }
+    st.flushing.store(true, Ordering::SeqCst);
+    let deferred = st.batch.deferred();
+    if deferred.is_empty() {
+        return;
+    }
+    let runs: Vec<Arc<PipelineRun>> = st
+        .caches
+        .runs
+        .state()
+        .into_iter()
+        .filter(|r| r.uid().is_some_and(|u| deferred.contains(&u)))
+        .collect();
+    let n = runs.len();
+    let work = futures::stream::iter(runs).for_each_concurrent(8, |run| {
+        let ctx = ctx.clone();
+        async move {
+            if let Err(e) = reconcile_run(run, ctx).await {
+                tracing::warn!(error = %e, "could not write a deferred status on the way out");
+            }
+        }
+    });
+    match tokio::time::timeout(FLUSH_LIMIT, work).await {
+        Ok(()) => tracing::info!(runs = n, "wrote deferred status changes"),
+        Err(_) => tracing::warn!(runs = n, "ran out of time writing deferred status changes"),
+    }
 }
 
 /// A Job as the state parser reads it: status, completions, parallelism, and metadata.
@@ -252,6 +317,10 @@ async fn reconcile(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Action, 
     .await
 }
 
+/// How long a reconcile waits for the caches to finish their initial lists before it tries
+/// again later (only right after a start).
+const CACHE_SYNC_WAIT: Duration = Duration::from_secs(2);
+
 async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Action, Error> {
     let ns = run.namespace().ok_or(Error::MissingField("namespace"))?;
     let name = run.name_any();
@@ -261,6 +330,9 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
     }
     let st = &ctx.inner;
     let client = &ctx.client;
+    if !crate::health::synced_within(&st.synced, CACHE_SYNC_WAIT).await {
+        return Ok(Action::requeue(CACHE_SYNC_WAIT));
+    }
     let now = jiff::Timestamp::now();
     // A reconcile triggered (by a Job or Pod event) before the watch delivered our own last
     // status write would plan from a status we already replaced, and its guarded patch would
@@ -311,29 +383,27 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
     let old = run.status.clone().unwrap_or_default();
     let mut requeue = plan.requeue_after;
     if plan.status != old {
+        let urgent = plan.urgent || st.flushing.load(Ordering::SeqCst);
         match st
             .batch
-            .defer(&uid, plan.urgent, ctx.config.batch_period(&ctx.metrics))
+            .defer(&uid, urgent, ctx.config.batch_period(&ctx.metrics))
         {
             Some(wait) => requeue = Some(requeue.map_or(wait, |r| r.min(wait))),
             None => {
-                let body = json!({
-                    "apiVersion": "weir.dev/v1alpha1",
-                    "kind": "PipelineRun",
-                    "metadata": { "name": name, "resourceVersion": run.resource_version() },
-                    "status": plan.status,
-                });
-                Api::<PipelineRun>::namespaced(client.clone(), &ns)
-                    .patch_status(
-                        &name,
-                        &PatchParams::apply(weir_api::FIELD_MANAGER).force(),
-                        &Patch::Apply(&body),
-                    )
-                    .await
-                    .map_err(|source| Error::PatchStatus {
-                        name: name.clone(),
-                        source,
-                    })?;
+                let rv = run.resource_version();
+                match write_status(client, &ns, &name, rv.clone(), &plan.status).await {
+                    Err(e) if is_too_large(&e) => {
+                        // Retrying the same write would fail forever: end the run instead.
+                        let small = weir_core::too_large(plan.status.clone(), now, &e.to_string());
+                        tracing::warn!(run = %name, error = %e, "status too large; failing the run");
+                        write_status(client, &ns, &name, rv, &small).await
+                    }
+                    other => other,
+                }
+                .map_err(|source| Error::PatchStatus {
+                    name: name.clone(),
+                    source,
+                })?;
                 st.batch.written(
                     &uid,
                     plan.status.phase.is_finished(),
@@ -365,6 +435,30 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
     })
 }
 
+/// Writes a run's status with server-side apply, guarded by the resourceVersion the plan
+/// was made from, so a plan made from a stale cache is never written.
+async fn write_status(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    resource_version: Option<String>,
+    status: &weir_api::v1alpha1::PipelineRunStatus,
+) -> Result<PipelineRun, kube::Error> {
+    let body = json!({
+        "apiVersion": "weir.dev/v1alpha1",
+        "kind": "PipelineRun",
+        "metadata": { "name": name, "resourceVersion": resource_version },
+        "status": status,
+    });
+    Api::<PipelineRun>::namespaced(client.clone(), ns)
+        .patch_status(
+            name,
+            &PatchParams::apply(weir_api::FIELD_MANAGER).force(),
+            &Patch::Apply(&body),
+        )
+        .await
+}
+
 /// Per run, in memory: when its status was last written (or the run first seen), to batch
 /// non-urgent changes (`Config::status_batch`), and the resourceVersion that write
 /// replaced, to recognise a cache that has not caught up with it. After a restart every run
@@ -380,6 +474,8 @@ struct Written {
     replaced: Option<String>,
     /// The last write finished the run: the entry goes once the cache caught up.
     finished: bool,
+    /// A change was deferred and not written since.
+    deferred: bool,
 }
 
 impl Batch {
@@ -390,16 +486,36 @@ impl Batch {
             return None;
         }
         let mut m = self.0.lock().ok()?;
-        let since = m
-            .entry(uid.to_string())
-            .or_insert_with(|| Written {
-                at: std::time::Instant::now(),
-                replaced: None,
-                finished: false,
-            })
-            .at
-            .elapsed();
-        (since < period).then(|| period - since)
+        let w = m.entry(uid.to_string()).or_insert_with(|| Written {
+            at: std::time::Instant::now(),
+            replaced: None,
+            finished: false,
+            deferred: false,
+        });
+        let since = w.at.elapsed();
+        let wait = (since < period).then(|| period - since);
+        w.deferred = wait.is_some();
+        wait
+    }
+
+    /// The run is gone.
+    fn forget(&self, uid: &str) {
+        if let Ok(mut m) = self.0.lock() {
+            m.remove(uid);
+        }
+    }
+
+    /// The runs with a deferred change not written yet.
+    fn deferred(&self) -> std::collections::HashSet<String> {
+        self.0.lock().map_or_else(
+            |_| Default::default(),
+            |m| {
+                m.iter()
+                    .filter(|(_, w)| w.deferred)
+                    .map(|(uid, _)| uid.clone())
+                    .collect()
+            },
+        )
     }
 
     /// The status was written over `replaced` (the resourceVersion the plan was made from).
@@ -415,6 +531,7 @@ impl Batch {
                     at: std::time::Instant::now(),
                     replaced,
                     finished,
+                    deferred: false,
                 },
             );
         }

@@ -416,7 +416,14 @@ pub async fn retry(args: RetryArgs) -> ExitCode {
         }
     }
     let id = jiff::Timestamp::now().as_millisecond().to_string();
-    let patch = json!({ "spec": { "rerun": { "id": id, "steps": args.step } } });
+    // A cancelled run stays cancelled unless the re-run clears the cancel with it (the
+    // controller refuses a re-run of a run that is still cancelled).
+    let cancelled = run.spec.cancel;
+    let patch = if cancelled {
+        json!({ "spec": { "cancel": false, "rerun": { "id": id, "steps": args.step } } })
+    } else {
+        json!({ "spec": { "rerun": { "id": id, "steps": args.step } } })
+    };
     match api
         .patch(&args.run, &PatchParams::default(), &Patch::Merge(&patch))
         .await
@@ -427,8 +434,9 @@ pub async fn retry(args: RetryArgs) -> ExitCode {
             } else {
                 args.step.join(", ")
             };
+            let uncancel = if cancelled { " (cancel cleared)" } else { "" };
             println!(
-                "pipelinerun/{} re-running {what} and everything downstream",
+                "pipelinerun/{} re-running {what} and everything downstream{uncancel}",
                 args.run
             );
             ExitCode::SUCCESS
