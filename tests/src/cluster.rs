@@ -206,6 +206,29 @@ fn namespace_name(test: &str) -> String {
     format!("e2e-{slug}-{:08x}", random as u32)
 }
 
+/// kube-apiserver's own `apiserver_request_total`, summed over the series whose labels
+/// include every `key="value"` in `labels` (e.g. `[("resource", "jobs"), ("verb",
+/// "POST"), ("code", "201")]`). Cluster-wide: only a test that runs alone can attribute it.
+pub async fn apiserver_requests(client: &Client, labels: &[(&str, &str)]) -> f64 {
+    let req = match http::Request::get("/metrics").body(Vec::new()) {
+        Ok(r) => r,
+        Err(e) => panic!("GET /metrics request: {e}"),
+    };
+    let text = client
+        .request_text(req)
+        .await
+        .unwrap_or_else(|e| panic!("kube-apiserver /metrics: {e}"));
+    text.lines()
+        .filter(|l| l.starts_with("apiserver_request_total{"))
+        .filter(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .filter_map(|l| l.rsplit_once(' ').and_then(|(_, n)| n.parse::<f64>().ok()))
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::namespace_name;

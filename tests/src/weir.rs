@@ -285,7 +285,8 @@ pub fn sample(text: &str, series: &str) -> Option<f64> {
 
 /// Every Job ever seen in a namespace, by name, with every uid it had. A Job created twice
 /// (deleted and re-created) shows up as a second uid; an attempt that should not exist as
-/// an unexpected name.
+/// an unexpected name. The watch re-lists after an error (a Job created and deleted in that
+/// gap is missed: count creations at the API server too); a watch that ends fails `stop`.
 pub struct JobRecorder {
     seen: std::sync::Arc<std::sync::Mutex<BTreeMap<String, std::collections::BTreeSet<String>>>>,
     task: tokio::task::JoinHandle<()>,
@@ -302,21 +303,33 @@ impl JobRecorder {
         let (record, jobs) = (seen.clone(), ns.api::<k8s_openapi::api::batch::v1::Job>());
         let task = tokio::spawn(async move {
             let mut s = watcher(jobs, watcher::Config::default())
+                .default_backoff()
                 .applied_objects()
                 .boxed();
-            while let Some(Ok(j)) = s.next().await {
-                if let Ok(mut m) = record.lock() {
-                    m.entry(j.name_any())
-                        .or_default()
-                        .insert(j.uid().unwrap_or_default());
+            while let Some(item) = s.next().await {
+                match item {
+                    Ok(j) => {
+                        if let Ok(mut m) = record.lock() {
+                            m.entry(j.name_any())
+                                .or_default()
+                                .insert(j.uid().unwrap_or_default());
+                        }
+                    }
+                    // The watcher re-lists on its own after a backoff.
+                    Err(e) => eprintln!("JobRecorder: watch error, re-listing: {e}"),
                 }
             }
         });
         Self { seen, task }
     }
 
-    /// Stops watching and returns what was seen.
+    /// Stops watching and returns what was seen. Panics when the watch had ended by itself:
+    /// then what it saw is not everything.
     pub fn stop(self) -> BTreeMap<String, std::collections::BTreeSet<String>> {
+        assert!(
+            !self.task.is_finished(),
+            "the Job watch ended before the test stopped it: its record is incomplete"
+        );
         self.task.abort();
         self.seen.lock().map(|m| m.clone()).unwrap_or_default()
     }
