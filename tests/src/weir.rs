@@ -147,6 +147,20 @@ impl Controller {
         }
     }
 
+    /// Starts the process again if it exited by itself (what the kubelet does for a pod's
+    /// container); true when it did.
+    pub fn restart_if_exited(&mut self) -> bool {
+        let exited = match self.child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(Some(_))),
+            None => false,
+        };
+        if exited {
+            self.child = None;
+            self.spawn();
+        }
+        exited
+    }
+
     /// Kills and starts it again.
     pub fn restart(&mut self) {
         self.kill();

@@ -79,7 +79,7 @@ async fn scenario(scope: Scope) {
     let release = Release::install(ctl.name(), &values).await;
 
     let deployment: Deployment = ctl.api().get(&release.fullname()).await.unwrap();
-    let ready = deployment.status.and_then(|s| s.ready_replicas);
+    let ready = deployment.status.as_ref().and_then(|s| s.ready_replicas);
     assert_eq!(
         ready,
         Some(2),
@@ -98,8 +98,9 @@ async fn scenario(scope: Scope) {
 
     let sa = deployment
         .spec
-        .and_then(|s| s.template.spec)
-        .and_then(|s| s.service_account_name)
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .and_then(|s| s.service_account_name.clone())
         .unwrap();
     let account = Account {
         name: sa.clone(),
@@ -118,7 +119,7 @@ async fn scenario(scope: Scope) {
         "the token authenticates as someone else"
     );
 
-    let mut controller = ChartController::start(&kubeconfig, scope, ctl.name(), pl.name());
+    let mut controller = ChartController::start(&kubeconfig, &deployment, ctl.name(), pl.name());
     controller.await_ready(ctl.name()).await;
 
     carry_pipelines(&pl).await;
@@ -464,6 +465,8 @@ impl Account {
             (true, "get", "/configmaps", pl),
             (true, "create", "events.k8s.io/events", pl),
             (true, "patch", "events.k8s.io/events", pl),
+            (true, "list", "sparkoperator.k8s.io/sparkapplications", pl),
+            (true, "watch", "sparkoperator.k8s.io/sparkapplications", pl),
             (true, "create", "sparkoperator.k8s.io/sparkapplications", pl),
             (true, "patch", "sparkoperator.k8s.io/sparkapplications", pl),
             (true, "delete", "sparkoperator.k8s.io/sparkapplications", pl),
@@ -640,32 +643,56 @@ struct ChartController {
 }
 
 impl ChartController {
-    fn start(kubeconfig: &TokenKubeconfig, scope: Scope, ctl: &str, pl: &str) -> Self {
-        let help = Command::new(weir_bin())
-            .args(["controller", "--help"])
-            .output()
-            .unwrap();
-        let help = String::from_utf8_lossy(&help.stdout);
-        let mut args: Vec<String> = ["controller", "--log-format", "text", "--log", "info"]
-            .map(String::from)
-            .into();
-        if scope == Scope::Namespace {
-            args.extend(["--namespace".into(), pl.into()]);
-        }
-        let metrics = help.contains("--metrics-addr").then(|| {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            format!("127.0.0.1:{port}")
-        });
-        if let Some(addr) = &metrics {
-            args.extend(["--metrics-addr".into(), addr.clone()]);
-        }
-        let leader_election = help.contains("--leader-election");
-        if leader_election {
-            args.push("--leader-election".into());
+    /// Runs the binary under test exactly as the chart's Deployment runs it: the container
+    /// args and env that helm rendered (read back from the installed Deployment), so a flag
+    /// renamed in the binary or the chart fails here. Only what a pod would get from its
+    /// environment is filled in: the metrics address moves to a free loopback port (nothing
+    /// here binds beyond loopback), and the downward-API env gets the pod's name and
+    /// namespace.
+    fn start(kubeconfig: &TokenKubeconfig, deployment: &Deployment, ctl: &str, pl: &str) -> Self {
+        let container = deployment
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.spec.as_ref())
+            .and_then(|s| s.containers.iter().find(|c| c.name == "controller"))
+            .unwrap_or_else(|| panic!("the chart's Deployment has no controller container"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("no free port: {e}"));
+        let mut metrics = None;
+        let args: Vec<String> = container
+            .args
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| match a.strip_prefix("--metrics-addr=") {
+                Some(_) => {
+                    let addr = format!("127.0.0.1:{port}");
+                    metrics = Some(addr.clone());
+                    format!("--metrics-addr={addr}")
+                }
+                None => a,
+            })
+            .collect();
+        let leader_election = args.iter().any(|a| a == "--leader-election");
+        let mut env: Vec<(String, String)> = Vec::new();
+        for e in container.env.clone().unwrap_or_default() {
+            let field = e
+                .value_from
+                .as_ref()
+                .and_then(|v| v.field_ref.as_ref())
+                .map(|f| f.field_path.as_str());
+            let value = match (e.value, field) {
+                (Some(v), _) => v,
+                (None, Some("metadata.name")) => format!("{ctl}-e2e"),
+                (None, Some("metadata.namespace")) => ctl.to_string(),
+                (None, other) => panic!(
+                    "the chart sets env {} from {other:?}: teach this test",
+                    e.name
+                ),
+            };
+            env.push((e.name, value));
         }
         let log = runtime_dir()
             .join("e2e-logs")
@@ -678,9 +705,8 @@ impl ChartController {
         );
         let child = Command::new(weir_bin())
             .args(&args)
+            .envs(env)
             .env("KUBECONFIG", &kubeconfig.path)
-            .env("POD_NAME", format!("{ctl}-e2e"))
-            .env("POD_NAMESPACE", ctl)
             .env("NO_COLOR", "1")
             .env_remove("KUBERNETES_SERVICE_HOST")
             .env_remove("WEIR_NAMESPACE")

@@ -1,12 +1,15 @@
 //! Tests that disturb the whole cluster, run alone after the others (`make e2e` runs them
 //! with `--ignored --test-threads=1`).
 
+use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use weir_api::v1alpha1::{PipelineRun, RunPhase};
 use weir_e2e::cluster::runtime_dir;
-use weir_e2e::weir::{Controller, create_pipeline, start_run};
+use weir_e2e::weir::{
+    Controller, JobRecorder, create_pipeline, free_port, sample, scrape, start_run,
+};
 use weir_e2e::{TestNamespace, wait};
 
 /// A control-plane process: its pid file and the exact command line it was started with.
@@ -42,6 +45,18 @@ impl Component {
 
     fn alive(&self) -> bool {
         std::path::Path::new(&format!("/proc/{}", Self::pid_in(&self.pid_file))).exists()
+    }
+
+    /// Sends `signal` (e.g. `-STOP`, `-CONT`) to the running process.
+    fn signal(&self, signal: &str) {
+        let pid = Self::pid_in(&self.pid_file);
+        assert!(
+            Command::new("kill")
+                .args([signal, &pid])
+                .status()
+                .is_ok_and(|s| s.success()),
+            "could not send {signal} to pid {pid}"
+        );
     }
 
     fn stop(&self) {
@@ -163,4 +178,205 @@ spec:
         std::path::Path::new(&format!("/proc/{}", pid.unwrap_or_default())).exists(),
         "the controller is still alive"
     );
+}
+
+/// kube-apiserver does not answer for `outage`: stopped (connections refused) or hung
+/// (SIGSTOP: connections open, nothing answered), then back.
+fn apiserver_outage(outage: Duration, hung: bool) {
+    if hung {
+        let apiserver = Component::find("kube-apiserver");
+        apiserver.signal("-STOP");
+        std::thread::sleep(outage);
+        apiserver.signal("-CONT");
+        let supervised = [
+            Component::find("kube-controller-manager"),
+            Component::find("kube-scheduler"),
+        ];
+        // They may exit later, having missed their own lease: restarted below as well.
+        for c in supervised.iter().filter(|c| !c.alive()) {
+            c.start();
+        }
+    } else {
+        stop_apiserver_for(outage);
+    }
+}
+
+/// Two replicas with leader election as the chart runs them, through an API-server outage
+/// four times longer than their lease. The runs finish, no Job is created twice, and the
+/// replica that lost its lease stopped reconciling before the next leader started.
+async fn outage_with_leader_election(name: &str, hung: bool) {
+    let ns = TestNamespace::create(name).await;
+    let ports = [free_port(), free_port()];
+    let args = |port: u16| -> Vec<String> {
+        [
+            "--leader-election",
+            "--lease-namespace",
+            ns.name(),
+            "--lease-duration",
+            "5",
+            "--metrics-addr",
+            &format!("127.0.0.1:{port}"),
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+    };
+    let mut replicas = Vec::new();
+    for (i, port) in ports.iter().enumerate() {
+        let a = args(*port);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        replicas.push(Controller::start_with(&ns, &format!("replica-{i}"), &a).await);
+    }
+    wait::poll(
+        Duration::from_secs(60),
+        Duration::from_millis(200),
+        "one leader",
+        || async {
+            let mut n = 0;
+            for p in ports {
+                if scrape(p).await.and_then(|t| sample(&t, "weir_leader")) == Some(1.0) {
+                    n += 1;
+                }
+            }
+            (n == 1).then_some(())
+        },
+    )
+    .await;
+    let recorder = JobRecorder::start(&ns);
+    create_pipeline(
+        &ns,
+        r#"
+apiVersion: weir.dev/v1alpha1
+kind: Pipeline
+metadata: {name: outage}
+spec:
+  steps:
+  - {name: a, job: {image: example.invalid/x:1, jobArgs: {annotations: {weir.dev/test-run-for: 3000ms}}}}
+  - {name: b, dependsOn: [a], job: {image: example.invalid/x:1, jobArgs: {annotations: {weir.dev/test-run-for: 1000ms}}}}
+  - {name: c, dependsOn: [b], job: {image: example.invalid/x:1}}
+"#,
+    )
+    .await;
+    let runs: Vec<String> = (0..4).map(|i| format!("o{i}")).collect();
+    for r in &runs {
+        start_run(&ns, "outage", r, &[]).await;
+    }
+    let jobs = ns.api::<k8s_openapi::api::batch::v1::Job>();
+    for r in &runs {
+        wait::until_exists(
+            &jobs,
+            &format!("{r}-a-1"),
+            Duration::from_secs(60),
+            "the first Jobs",
+        )
+        .await;
+    }
+    tokio::task::spawn_blocking(move || apiserver_outage(Duration::from_secs(20), hung))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Errors while the API server comes back are expected: poll. A replica that exits (it
+    // lost its lease) is started again, as the kubelet would.
+    let api = ns.api::<PipelineRun>();
+    let mut restarts = 0;
+    wait::poll(
+        Duration::from_secs(180),
+        Duration::from_millis(500),
+        "the runs to finish after the outage",
+        || {
+            for r in replicas.iter_mut() {
+                if r.restart_if_exited() {
+                    restarts += 1;
+                }
+            }
+            let api = api.clone();
+            async move {
+                let list = api.list(&Default::default()).await.ok()?;
+                list.items
+                    .iter()
+                    .all(|r| r.status.as_ref().is_some_and(|s| s.phase.is_finished()))
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+    for r in &runs {
+        let run = api.get(r).await.unwrap_or_else(|e| panic!("get {r}: {e}"));
+        assert_eq!(
+            run.status.as_ref().map(|s| s.phase),
+            Some(RunPhase::Succeeded),
+            "{r}: {:?}",
+            run.status
+        );
+    }
+    let seen = recorder.stop();
+    let twice: Vec<_> = seen.iter().filter(|(_, uids)| uids.len() > 1).collect();
+    assert!(twice.is_empty(), "Jobs created twice: {twice:?}");
+    let want: BTreeSet<String> = runs
+        .iter()
+        .flat_map(|r| ["a", "b", "c"].map(|s| format!("{r}-{s}-1")))
+        .collect();
+    assert_eq!(seen.keys().cloned().collect::<BTreeSet<_>>(), want);
+
+    // Leadership never overlapped: every replica's reconciles happened while it led. A
+    // replica logs "leading" when it starts and "lost the lease" when it stops; no
+    // "reconciled" line of one may fall inside another's term.
+    let terms = |log: &str| -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut start: Option<String> = None;
+        for line in log.lines() {
+            let ts = line
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            if line.contains(" leading") {
+                start = Some(ts);
+            } else if start.is_some()
+                && (line.contains("lost the lease") || line.contains("controllers stopped"))
+            {
+                out.push((start.take().unwrap_or_default(), ts));
+            }
+        }
+        if let Some(s) = start {
+            out.push((s, "9999".into()));
+        }
+        out
+    };
+    let logs: Vec<String> = replicas.iter().map(Controller::log).collect();
+    let all: Vec<Vec<(String, String)>> = logs.iter().map(|l| terms(l)).collect();
+    for (i, log) in logs.iter().enumerate() {
+        for line in log.lines().filter(|l| l.contains("reconciled run=")) {
+            let ts = line.split_whitespace().next().unwrap_or_default();
+            let mine = all[i]
+                .iter()
+                .any(|(s, e)| s.as_str() <= ts && ts <= e.as_str());
+            assert!(
+                mine,
+                "replica {i} reconciled at {ts} without leading: {:?}",
+                all[i]
+            );
+            for (j, other) in all.iter().enumerate().filter(|(j, _)| *j != i) {
+                let overlap = other
+                    .iter()
+                    .any(|(s, e)| s.as_str() < ts && ts < e.as_str());
+                assert!(
+                    !overlap,
+                    "replica {i} reconciled at {ts} while replica {j} led: {other:?}"
+                );
+            }
+        }
+    }
+    println!("outage (hung: {hung}): {restarts} replica restarts; terms {all:?}");
+}
+
+#[tokio::test]
+#[ignore = "disruptive: stops the cluster's API server; run alone by `make e2e`"]
+async fn leader_election_survives_a_stopped_apiserver_longer_than_the_lease() {
+    outage_with_leader_election("outage-le", false).await;
+}
+
+#[tokio::test]
+#[ignore = "disruptive: hangs the cluster's API server; run alone by `make e2e`"]
+async fn leader_election_survives_a_hung_apiserver_longer_than_the_lease() {
+    outage_with_leader_election("hung-le", true).await;
 }

@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use weir_api::v1alpha1::RunPhase;
+use weir_api::v1alpha1::{PipelineRun, RunPhase};
 use weir_e2e::weir::{
     Controller, JobRecorder, create_pipeline, finished, free_port, sample, scrape, start_run,
 };
@@ -87,8 +87,31 @@ async fn two_replicas_one_leads_and_a_standby_takes_over_without_duplicating_a_j
     for i in 0..6 {
         start_run(&ns, "work", &format!("h{i}"), &[]).await;
     }
-    // Kill the leader mid-run; the standby must take over within the lease duration.
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Kill the leader mid-run, once it has created Jobs (only a leader creates any); the
+    // standby must take over within the lease duration.
+    let jobs = ns.api::<k8s_openapi::api::batch::v1::Job>();
+    for i in 0..6 {
+        wait::until_exists(
+            &jobs,
+            &format!("h{i}-a-1"),
+            MINUTE,
+            "the leader's first Jobs",
+        )
+        .await;
+    }
+    let runs = ns.api::<PipelineRun>();
+    let unfinished = runs
+        .list(&Default::default())
+        .await
+        .unwrap_or_else(|e| panic!("list runs: {e}"))
+        .items
+        .iter()
+        .filter(|r| !r.status.as_ref().is_some_and(|s| s.phase.is_finished()))
+        .count();
+    assert!(
+        unfinished > 0,
+        "every run finished before the leader was killed"
+    );
     let killed = if leaders[0] == pa {
         a.kill();
         pa

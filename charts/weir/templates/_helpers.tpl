@@ -132,10 +132,11 @@ single-object read a round of RBAC changes.
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- if .Values.rbac.sparkApplications }}
-# spark: steps become spark-operator SparkApplications: applied, read by name, deleted.
+# spark: steps become spark-operator SparkApplications: applied, read by name, deleted,
+# and watched (label weir.dev/run) so that a state change wakes the run.
 - apiGroups: ["sparkoperator.k8s.io"]
   resources: ["sparkapplications"]
-  verbs: ["get", "create", "patch", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 {{- end }}
 {{- with .Values.rbac.extraRules }}
 # rbac.extraRules

@@ -20,7 +20,8 @@ pub(crate) struct Kinds {
 }
 
 impl Kinds {
-    async fn resource(
+    /// The API resource of a kind, from discovery (cached).
+    pub(crate) async fn resource(
         &self,
         client: &Client,
         api_version: &str,

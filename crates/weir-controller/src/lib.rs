@@ -7,6 +7,7 @@
 //! belongs in `weir-core`, where it can be tested without a cluster.
 
 mod apply;
+mod child_watch;
 pub mod client;
 pub mod config;
 mod error;

@@ -21,6 +21,7 @@ use weir_core::Observed;
 use weir_render::Renderer;
 
 use crate::apply::{self, Kinds};
+use crate::child_watch::ChildWatches;
 use crate::config::Config;
 use crate::error::{Error, is_too_large};
 use crate::health::{Health, Synced};
@@ -47,6 +48,8 @@ pub(crate) struct RunState {
     leads: Arc<AtomicBool>,
     /// Set on the way out: every status change is written at once.
     flushing: AtomicBool,
+    /// Watches of child kinds other than Job, started as runs need them.
+    child_watches: ChildWatches,
 }
 
 fn api<K>(client: &Client, ns: &Option<String>) -> Api<K>
@@ -70,7 +73,7 @@ pub fn controller(
     reporter: Reporter,
     metrics: Arc<Metrics>,
     health: Arc<Health>,
-    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+    shutdown: crate::Shutdown,
     leads: Arc<AtomicBool>,
 ) -> impl Stream<Item = ()> {
     let ns = &config.namespace;
@@ -154,6 +157,7 @@ pub fn controller(
         }
     });
     let (wake, woken) = mpsc::unbounded();
+    let wake_children = wake.clone();
     let synced = vec![s_runs, s_pipelines, s_jobs, s_pods];
     {
         let caches = synced.clone();
@@ -182,6 +186,7 @@ pub fn controller(
         synced,
         leads,
         flushing: AtomicBool::new(false),
+        child_watches: ChildWatches::new(config.namespace.clone(), wake_children, shutdown.clone()),
     };
     let ctx = Arc::new(Shared {
         client: client.clone(),
@@ -361,6 +366,7 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
 
     // 2. plan
     let plan = weir_core::plan(&observed, &st.renderer);
+    watch_child_kinds(&ctx, &run, &plan).await;
 
     // 3. apply, except what this controller applied moments ago and the cache has not
     // shown yet: a plan made from a status whose write was deferred starts those steps
@@ -433,6 +439,34 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
         Some(d) => Action::requeue(d),
         None => Action::await_change(),
     })
+}
+
+/// Children of kinds other than Job wake their run through a watch of their kind: started
+/// for each kind the plan applies or the run's status records (after a restart).
+async fn watch_child_kinds(ctx: &Ctx<RunState>, run: &PipelineRun, plan: &weir_core::Plan) {
+    let st = &ctx.inner;
+    let recorded = run
+        .status
+        .iter()
+        .flat_map(|s| s.steps.iter())
+        .filter(|s| !s.phase.is_finished())
+        .filter_map(|s| s.child_kind.as_ref())
+        .map(|k| (k.api_version.clone(), k.kind.clone()));
+    let planned = plan.apply.iter().filter_map(|m| match m.kind() {
+        weir_core::ChildKind::Other { api_version, kind } => Some((api_version, kind)),
+        weir_core::ChildKind::Job => None,
+    });
+    let kinds: std::collections::BTreeSet<(String, String)> = recorded
+        .chain(planned)
+        .filter(|(_, kind)| kind != "Job")
+        .collect();
+    for (api_version, kind) in kinds {
+        match st.kinds.resource(&ctx.client, &api_version, &kind).await {
+            Ok(ar) => st.child_watches.ensure(&ctx.client, &ar),
+            // Applying such a child fails with the same error, where it is reported.
+            Err(e) => tracing::debug!(error = %e, "no watch for an unknown child kind"),
+        }
+    }
 }
 
 /// Writes a run's status with server-side apply, guarded by the resourceVersion the plan
