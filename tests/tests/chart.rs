@@ -483,6 +483,13 @@ impl Account {
                 "coordination.k8s.io/leases:weir-controller",
                 ctl,
             ),
+            (
+                true,
+                "watch",
+                "coordination.k8s.io/leases:weir-controller",
+                ctl,
+            ),
+            (false, "watch", "coordination.k8s.io/leases", ctl),
             // What it may not do.
             (false, "get", "/secrets", pl),
             (false, "get", "/secrets", ctl),

@@ -43,8 +43,14 @@ impl Component {
             .to_string()
     }
 
+    /// Running: its /proc entry exists and it is not a zombie (a component restarted by a
+    /// test is that test's child, and stays a zombie there after it exits).
     fn alive(&self) -> bool {
-        std::path::Path::new(&format!("/proc/{}", Self::pid_in(&self.pid_file))).exists()
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", Self::pid_in(&self.pid_file)));
+        // The state follows the parenthesised command name: "pid (comm) S ...".
+        stat.ok()
+            .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')))
+            .unwrap_or(false)
     }
 
     /// Sends `signal` (e.g. `-STOP`, `-CONT`) to the running process.
@@ -181,23 +187,28 @@ spec:
 }
 
 /// kube-apiserver does not answer for `outage`: stopped (connections refused) or hung
-/// (SIGSTOP: connections open, nothing answered), then back.
-fn apiserver_outage(outage: Duration, hung: bool) {
+/// (SIGSTOP: connections open, nothing answered), then back. Returns the components that
+/// may exit afterwards, having missed their own leases (see [`supervise`]).
+fn apiserver_outage(outage: Duration, hung: bool) -> Vec<Component> {
+    let supervised = vec![
+        Component::find("kube-controller-manager"),
+        Component::find("kube-scheduler"),
+    ];
     if hung {
         let apiserver = Component::find("kube-apiserver");
         apiserver.signal("-STOP");
         std::thread::sleep(outage);
         apiserver.signal("-CONT");
-        let supervised = [
-            Component::find("kube-controller-manager"),
-            Component::find("kube-scheduler"),
-        ];
-        // They may exit later, having missed their own lease: restarted below as well.
-        for c in supervised.iter().filter(|c| !c.alive()) {
-            c.start();
-        }
     } else {
         stop_apiserver_for(outage);
+    }
+    supervised
+}
+
+/// Starts again the components that exited: a real cluster's supervisor does.
+fn supervise(components: &[Component]) {
+    for c in components.iter().filter(|c| !c.alive()) {
+        c.start();
     }
 }
 
@@ -271,9 +282,10 @@ spec:
         )
         .await;
     }
-    tokio::task::spawn_blocking(move || apiserver_outage(Duration::from_secs(20), hung))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let supervised =
+        tokio::task::spawn_blocking(move || apiserver_outage(Duration::from_secs(20), hung))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     // Errors while the API server comes back are expected: poll. A replica that exits (it
     // lost its lease) is started again, as the kubelet would.
     let api = ns.api::<PipelineRun>();
@@ -283,6 +295,7 @@ spec:
         Duration::from_millis(500),
         "the runs to finish after the outage",
         || {
+            supervise(&supervised);
             for r in replicas.iter_mut() {
                 if r.restart_if_exited() {
                     restarts += 1;
@@ -366,6 +379,7 @@ spec:
             }
         }
     }
+    supervise(&supervised);
     println!("outage (hung: {hung}): {restarts} replica restarts; terms {all:?}");
 }
 

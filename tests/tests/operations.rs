@@ -149,6 +149,118 @@ async fn two_replicas_one_leads_and_a_standby_takes_over_without_duplicating_a_j
     );
 }
 
+/// Issue 9: a leader paused (SIGSTOP) past its lease, while a standby took over, must not
+/// act as leader when it resumes: its reconciles may still be mid-flight, but every write
+/// checks that its lease is confirmed unexpired, and it is not. Writes are read from its
+/// own debug log ("applied child", "deleted child", "wrote … status").
+#[tokio::test]
+async fn a_leader_paused_past_its_lease_writes_nothing_after_it_resumes() {
+    let ns = TestNamespace::create("paused-leader").await;
+    let ports = [free_port(), free_port()];
+    let mut replicas = Vec::new();
+    for (i, port) in ports.iter().enumerate() {
+        let addr = format!("127.0.0.1:{port}");
+        let args = [
+            "--leader-election",
+            "--lease-namespace",
+            ns.name(),
+            "--lease-duration",
+            "4",
+            "--metrics-addr",
+            &addr,
+        ];
+        replicas.push(Controller::start_with(&ns, &format!("replica-{i}"), &args).await);
+    }
+    let leader = wait::poll(MINUTE, Duration::from_millis(200), "one leader", || async {
+        let l = leader_of(&ports).await;
+        (l.len() == 1).then(|| ports.iter().position(|p| *p == l[0]).unwrap_or(0))
+    })
+    .await;
+    let standby = 1 - leader;
+    // Both may claim the new Lease for a moment at start (the loser exits): the standby
+    // must be up and standing by before the leader is paused.
+    replicas[standby].restart_if_exited();
+    replicas[standby].until_logged("standing by", MINUTE).await;
+    create_pipeline(&ns, PIPELINE).await;
+    const RUNS: usize = 8;
+    for i in 0..RUNS {
+        start_run(&ns, "work", &format!("p{i}"), &[]).await;
+    }
+    let jobs = ns.api::<k8s_openapi::api::batch::v1::Job>();
+    for i in 0..4 {
+        wait::until_exists(
+            &jobs,
+            &format!("p{i}-a-1"),
+            MINUTE,
+            "the leader's first Jobs",
+        )
+        .await;
+    }
+    let pid = replicas[leader].pid().unwrap_or_default().to_string();
+    let signal = |sig: &str| {
+        assert!(
+            Command::new("kill")
+                .args([sig, &pid])
+                .status()
+                .is_ok_and(|s| s.success()),
+            "kill {sig} {pid}"
+        );
+    };
+    signal("-STOP");
+    wait::poll(
+        Duration::from_secs(30),
+        Duration::from_millis(200),
+        "the standby to lead",
+        || async { (leader_of(&[ports[standby]]).await == [ports[standby]]).then_some(()) },
+    )
+    .await;
+    let resumed = k8s_openapi::jiff::Timestamp::now();
+    signal("-CONT");
+    for i in 0..RUNS {
+        let r = finished(&ns, &format!("p{i}"), MINUTE).await;
+        assert_eq!(
+            r.status.as_ref().map(|s| s.phase),
+            Some(RunPhase::Succeeded),
+            "p{i}"
+        );
+    }
+    // The resumed replica finds out it lost the lease and exits (a standby again, once
+    // restarted); until then it may reconcile, but not write.
+    wait::poll(
+        MINUTE,
+        Duration::from_millis(200),
+        "the paused replica to give up",
+        || async {
+            replicas[leader]
+                .log()
+                .contains("lost the lease")
+                .then_some(())
+        },
+    )
+    .await;
+    let log = replicas[leader].log();
+    let writes: Vec<&str> = log
+        .lines()
+        .filter(|l| {
+            l.contains("applied child")
+                || l.contains("deleted child")
+                || l.contains("wrote run status")
+                || l.contains("wrote pipeline status")
+        })
+        .filter(|l| {
+            l.split_whitespace()
+                .next()
+                .and_then(|t| t.parse::<k8s_openapi::jiff::Timestamp>().ok())
+                .is_some_and(|t| t >= resumed)
+        })
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "the paused leader wrote after resuming at {resumed}:\n{}",
+        writes.join("\n")
+    );
+}
+
 #[tokio::test]
 async fn a_real_prometheus_scrapes_the_controller() {
     let Some(prometheus) = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"]

@@ -65,6 +65,11 @@ pub enum Error {
     /// An object without namespace or name reached a namespaced reconcile.
     #[error("object has no {0}")]
     MissingField(&'static str),
+    /// A write refused: this replica's lease is not known to be unexpired (see `fence`).
+    #[error(
+        "not writing: this replica's lease is not confirmed (paused, or the API server is silent)"
+    )]
+    NotLeading,
 }
 
 impl Error {
@@ -81,6 +86,7 @@ impl Error {
             Error::MissingField(_) => "MissingField",
             Error::Client(_) => "Client",
             Error::Leader(_) => "Leader",
+            Error::NotLeading => "NotLeading",
         }
     }
 

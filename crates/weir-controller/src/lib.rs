@@ -11,6 +11,7 @@ mod child_watch;
 pub mod client;
 pub mod config;
 mod error;
+mod fence;
 pub mod health;
 pub mod metrics;
 mod observe;
@@ -25,8 +26,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
 use futures::future::{FutureExt, Shared as SharedFuture};
-use kube::Client;
+use k8s_openapi::api::coordination::v1::Lease;
 use kube::runtime::events::{Recorder, Reporter};
+use kube::{Api, Client};
 use kube_lease_manager::LeaseManagerBuilder;
 
 use crate::health::Health;
@@ -61,7 +63,8 @@ pub async fn run(
         health.set_leadership(true);
         metrics.leader.set(1);
         let leads = Arc::new(AtomicBool::new(true));
-        run_controllers(client, &config, metrics, health, shutdown, leads).await;
+        let fence = Arc::new(fence::Fence::open());
+        run_controllers(client, &config, metrics, health, shutdown, leads, fence).await;
         return Ok(());
     };
     let identity = config
@@ -105,6 +108,16 @@ pub async fn run(
         return Ok(());
     }
     tracing::info!(%identity, lease = %lease.name, "leading");
+    // Writes wait for the first renewal the Lease's watch shows, then stop at its expiry
+    // unless the next one is seen (a paused or cut-off leader stops writing by itself).
+    let fence = Arc::new(fence::Fence::closed());
+    {
+        let fence = fence.clone();
+        let api = Api::<Lease>::namespaced(client.clone(), &lease.namespace);
+        let (name, id, stop) = (lease.name.clone(), identity.clone(), shutdown.clone());
+        let margin = std::time::Duration::from_secs(lease.grace_seconds.min(1));
+        tokio::spawn(async move { fence.follow(api, &name, &id, margin, stop).await });
+    }
     metrics.leader.set(1);
     let mut watch = leading.clone();
     let leads = Arc::new(AtomicBool::new(true));
@@ -131,6 +144,7 @@ pub async fn run(
         health.clone(),
         stop,
         leads,
+        fence,
     )
     .await;
     metrics.leader.set(0);
@@ -162,6 +176,7 @@ async fn run_controllers(
     health: Arc<Health>,
     stop: Shutdown,
     leads: Arc<AtomicBool>,
+    fence: Arc<fence::Fence>,
 ) {
     let reporter = Reporter {
         controller: "weir".into(),
@@ -174,9 +189,20 @@ async fn run_controllers(
         metrics.clone(),
         health.clone(),
         stop.clone(),
-        leads,
+        Leadership {
+            leads,
+            fence: fence.clone(),
+        },
     );
-    let pipelines = pipelines::controller(client, config, reporter, metrics, health, stop.clone());
+    let pipelines = pipelines::controller(
+        client,
+        config,
+        reporter,
+        metrics,
+        health,
+        stop.clone(),
+        fence,
+    );
     let both = futures::future::join(runs.collect::<Vec<()>>(), pipelines.collect::<Vec<()>>());
     let deadline = async {
         stop.await;
@@ -188,12 +214,22 @@ async fn run_controllers(
     }
 }
 
+/// What the run controller knows of this replica's leadership.
+pub(crate) struct Leadership {
+    /// False once the lease is lost (nothing is flushed on the way out then).
+    pub leads: Arc<AtomicBool>,
+    /// Every write checks it first.
+    pub fence: Arc<fence::Fence>,
+}
+
 /// Shared by every reconcile of one controller.
 pub(crate) struct Shared<T> {
     pub client: Client,
     pub config: Config,
     pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
+    /// Every write checks it first (leader election).
+    pub fence: Arc<fence::Fence>,
     pub inner: T,
 }
 

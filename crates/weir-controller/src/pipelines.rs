@@ -48,13 +48,14 @@ impl Batch {
 }
 
 /// The Pipeline controller as a stream that ends after `shutdown`.
-pub fn controller(
+pub(crate) fn controller(
     client: Client,
     config: &Config,
     reporter: Reporter,
     metrics: Arc<Metrics>,
     health: Arc<Health>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+    fence: Arc<crate::fence::Fence>,
 ) -> impl Stream<Item = ()> {
     let (pipelines_api, runs_api): (Api<Pipeline>, Api<PipelineRun>) = match &config.namespace {
         Some(ns) => (
@@ -102,6 +103,7 @@ pub fn controller(
         config: config.clone(),
         recorder: Recorder::new(client, reporter),
         metrics,
+        fence,
         inner: PipelineState {
             runs,
             batch: Batch::default(),
@@ -184,6 +186,7 @@ async fn reconcile_pipeline(
     let plan = plan_pipeline(&pipeline, &runs, jiff::Timestamp::now());
     let runs_api: Api<PipelineRun> = Api::namespaced(ctx.client.clone(), &ns);
     for run in &plan.delete_runs {
+        ctx.fence.check()?;
         match runs_api.delete(run, &DeleteParams::background()).await {
             Err(e) if !is_not_found(&e) => {
                 return Err(Error::DeleteRun {
@@ -212,6 +215,7 @@ async fn reconcile_pipeline(
         ));
     }
     if plan.status != old {
+        ctx.fence.check()?;
         ctx.inner.batch.written(&uid);
         let body = json!({
             "apiVersion": "weir.dev/v1alpha1",
@@ -230,6 +234,7 @@ async fn reconcile_pipeline(
                 name: name.clone(),
                 source,
             })?;
+        tracing::debug!(pipeline = %name, "wrote pipeline status");
     }
     for e in &plan.events {
         let ev = KubeEvent {

@@ -67,15 +67,16 @@ where
 }
 
 /// The PipelineRun controller as a stream that ends after `shutdown`.
-pub fn controller(
+pub(crate) fn controller(
     client: Client,
     config: &Config,
     reporter: Reporter,
     metrics: Arc<Metrics>,
     health: Arc<Health>,
     shutdown: crate::Shutdown,
-    leads: Arc<AtomicBool>,
+    leadership: crate::Leadership,
 ) -> impl Stream<Item = ()> {
+    let crate::Leadership { leads, fence } = leadership;
     let ns = &config.namespace;
     let pending = Pending::<PipelineRun>::new(&metrics, "pipelinerun");
     let (s_jobs, s_pods, s_pipelines, s_runs) = (
@@ -193,6 +194,7 @@ pub fn controller(
         config: config.clone(),
         recorder: Recorder::new(client, reporter),
         metrics,
+        fence,
         inner: state,
     });
     let flush_ctx = ctx.clone();
@@ -375,11 +377,15 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
         if st.applied.recently(&uid, m.name()) {
             continue;
         }
+        ctx.fence.check()?;
         apply::apply(client, &st.kinds, &ns, m).await?;
+        tracing::debug!(run = %name, child = %m.name(), "applied child");
         st.applied.record(&uid, m.name());
     }
     for d in &plan.delete {
+        ctx.fence.check()?;
         apply::delete(client, &st.kinds, &ns, d).await?;
+        tracing::debug!(run = %name, child = %d.name, "deleted child");
     }
 
     // 4. status: one patch, only when something changed, guarded by the resourceVersion the
@@ -396,6 +402,7 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
         {
             Some(wait) => requeue = Some(requeue.map_or(wait, |r| r.min(wait))),
             None => {
+                ctx.fence.check()?;
                 let rv = run.resource_version();
                 match write_status(client, &ns, &name, rv.clone(), &plan.status).await {
                     Err(e) if is_too_large(&e) => {
@@ -410,6 +417,7 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
                     name: name.clone(),
                     source,
                 })?;
+                tracing::debug!(run = %name, "wrote run status");
                 st.batch.written(
                     &uid,
                     plan.status.phase.is_finished(),
