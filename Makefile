@@ -76,7 +76,7 @@ lint: ## rustfmt check, clippy with warnings as errors, crds/ and the chart in s
 # Seconds per fuzz target; the build is cached in ~/.cache/weir/target-fuzz (see fuzz/run.sh).
 FUZZ_SECONDS ?= 30
 
-fuzz: ## run every fuzz target for FUZZ_SECONDS (default 30) on nightly; fails on a crash (fuzz/artifacts/)
+fuzz: ## run every fuzz target for FUZZ_SECONDS (default 30), installing the pinned cargo-fuzz on first use; fails on a crash (fuzz/artifacts/)
 	fuzz/run.sh $(FUZZ_SECONDS)
 
 # Release builds get their own target dir, so they never wait on (or evict) the debug one.

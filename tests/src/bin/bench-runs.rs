@@ -20,7 +20,7 @@ use k8s_openapi::api::batch::v1::Job;
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
-use weir_api::v1alpha1::{PipelineRun, PipelineRunSpec};
+use weir_api::v1alpha1::{Pipeline, PipelineRun, PipelineRunSpec};
 use weir_e2e::TestNamespace;
 use weir_e2e::cluster::kubeconfig_path;
 use weir_e2e::weir::{create_pipeline, install_crds, weir_bin};
@@ -39,6 +39,27 @@ apiVersion: weir.dev/v1alpha1
 kind: Pipeline
 metadata: {name: dag10}
 spec:
+  steps:
+  - {name: s0, job: {image: example.invalid/x:1}}
+  - {name: s1, dependsOn: [s0], job: {image: example.invalid/x:1}}
+  - {name: s2, dependsOn: [s0], job: {image: example.invalid/x:1}}
+  - {name: s3, dependsOn: [s0], job: {image: example.invalid/x:1}}
+  - {name: s4, dependsOn: [s1, s2], job: {image: example.invalid/x:1}}
+  - {name: s5, dependsOn: [s2, s3], job: {image: example.invalid/x:1}}
+  - {name: s6, dependsOn: [s4], job: {image: example.invalid/x:1}}
+  - {name: s7, dependsOn: [s5], job: {image: example.invalid/x:1}}
+  - {name: s8, dependsOn: [s6, s7], job: {image: example.invalid/x:1}}
+  - {name: s9, dependsOn: [s8], job: {image: example.invalid/x:1}}
+"#;
+
+/// The same DAG with steps of 8 s, longer than the controller's 5 s status batch period:
+/// each step's start and end then cost writes of their own, as real steps do.
+const DAG10_SLOW: &str = r#"
+apiVersion: weir.dev/v1alpha1
+kind: Pipeline
+metadata: {name: dag10slow}
+spec:
+  defaults: {annotations: {weir.dev/test-run-for: 8000ms}}
   steps:
   - {name: s0, job: {image: example.invalid/x:1}}
   - {name: s1, dependsOn: [s0], job: {image: example.invalid/x:1}}
@@ -122,6 +143,25 @@ impl Controller {
         (hwm, ticks / 100.0)
     }
 
+    /// Waits until `/readyz` answers 200 (caches synced).
+    async fn until_ready(&self) {
+        let url = self.metrics.replace("/metrics", "/readyz");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if reqwest::get(&url)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the controller never became ready"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn requests(&self) -> BTreeMap<String, f64> {
         let text = reqwest::get(&self.metrics)
             .await
@@ -189,6 +229,9 @@ struct Result_ {
     by_verb: BTreeMap<String, f64>,
     writes_per_step: f64,
     apiserver_writes_per_step: f64,
+    apiserver_writes_per_run: f64,
+    /// Runs whose first Job the watch never saw.
+    missing: usize,
     rss_mib: f64,
     cpu_s: f64,
 }
@@ -229,7 +272,7 @@ async fn scenario_paced(
     install_crds(&client).await;
     create_pipeline(&ns, pipeline_yaml).await;
     let ctl = Controller::start(ns.name(), port);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    ctl.until_ready().await;
     let before = ctl.requests().await;
     let api_before = apiserver_writes(&client).await;
 
@@ -309,7 +352,22 @@ async fn scenario_paced(
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let elapsed = start.elapsed();
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The Pipeline's run counters are the last write: wait until they show no active run.
+    let pipelines: Api<Pipeline> = ns.api();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !pipelines
+        .get(pipeline)
+        .await
+        .ok()
+        .and_then(|p| p.status)
+        .is_some_and(|st| st.active_runs == 0 && st.queued_runs == 0 && st.last_run.is_some())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{name}: the Pipeline's counters never settled"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let after = ctl.requests().await;
     let api_after = apiserver_writes(&client).await;
     let (rss, cpu) = ctl.usage();
@@ -324,6 +382,8 @@ async fn scenario_paced(
         })
         .collect();
     lat.sort_by(f64::total_cmp);
+    // A run whose Job was never seen is a failure of the measurement, not a dropped sample.
+    let missing = runs - lat.len();
     let steps = runs * steps_per_run;
     let by_verb: BTreeMap<String, f64> = after
         .iter()
@@ -348,6 +408,8 @@ async fn scenario_paced(
         by_verb,
         writes_per_step: writes,
         apiserver_writes_per_step: (api_after - api_before) / steps as f64,
+        apiserver_writes_per_run: (api_after - api_before) / runs as f64,
+        missing,
         rss_mib: rss as f64 / 1024.0,
         cpu_s: cpu,
     }
@@ -423,13 +485,22 @@ async fn main() {
     .await;
     let single = scenario("single", SINGLE, "single", scale, 1, 18181).await;
     let dag = scenario("dag10", DAG10, "dag10", (scale / 10).max(1), 10, 18182).await;
+    let slow = scenario(
+        "dag10, 8 s steps",
+        DAG10_SLOW,
+        "dag10slow",
+        (scale / 50).max(2),
+        10,
+        18185,
+    )
+    .await;
     let (active_runs, active_rss, active_cpu) = active(scale, 18183).await;
     println!();
     println!(
-        "| scenario | runs | steps | runs/min | create→first Job p50 | p99 | writes/step (weir) | writes/step (apiserver) | requests/step by verb | peak RSS | CPU s |"
+        "| scenario | runs | steps | runs/min | create→first Job p50 | p99 | samples (missing) | writes/step (weir) | writes/step (apiserver) | writes/run (apiserver) | requests/step by verb | peak RSS | CPU s |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    for r in [&paced, &single, &dag] {
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for r in [&paced, &single, &dag, &slow] {
         let verbs: Vec<String> = r
             .by_verb
             .iter()
@@ -437,21 +508,24 @@ async fn main() {
             .map(|(v, n)| format!("{v} {n:.2}"))
             .collect();
         println!(
-            "| {} | {} | {} | {:.0} | {:.0} ms | {:.0} ms | {:.2} | {:.2} | {} | {:.1} MiB | {:.1} |",
+            "| {} | {} | {} | {:.0} | {:.0} ms | {:.0} ms | {} ({}) | {:.2} | {:.2} | {:.2} | {} | {:.1} MiB | {:.1} |",
             r.name,
             r.runs,
             r.steps,
             r.runs_per_min,
             r.p50_ms,
             r.p99_ms,
+            r.runs - r.missing,
+            r.missing,
             r.writes_per_step,
             r.apiserver_writes_per_step,
+            r.apiserver_writes_per_run,
             verbs.join(", "),
             r.rss_mib,
             r.cpu_s
         );
     }
     println!(
-        "| {active_runs} runs active at once | {active_runs} | {active_runs} | – | – | – | – | – | – | {active_rss:.1} MiB | {active_cpu:.1} |"
+        "| {active_runs} runs active at once | {active_runs} | {active_runs} | – | – | – | – | – | – | – | – | {active_rss:.1} MiB | {active_cpu:.1} |"
     );
 }
