@@ -291,6 +291,29 @@ pub async fn scrape(port: u16) -> Option<String> {
     r.text().await.ok()
 }
 
+/// Waits until the controller serving metrics on `port` has reconciled at least `runs`
+/// PipelineRuns and `pipelines` Pipelines (counting reconciles, not objects), and returns
+/// that scrape.
+pub async fn until_reconciled(port: u16, runs: f64, pipelines: f64) -> String {
+    wait::poll(
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+        &format!("{runs} run and {pipelines} pipeline reconciles"),
+        || async {
+            let text = scrape(port).await?;
+            let n = |c: &str| {
+                sample(
+                    &text,
+                    &format!("weir_reconciles_total{{controller=\"{c}\"}}"),
+                )
+                .unwrap_or(0.0)
+            };
+            (n("pipelinerun") >= runs && n("pipeline") >= pipelines).then_some(text)
+        },
+    )
+    .await
+}
+
 /// The value of one series in a scrape (`name{labels}` exactly as exported).
 pub fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()

@@ -348,23 +348,7 @@ async fn sigkills_throughout_lose_no_run_and_duplicate_no_job() {
     let port = weir_e2e::weir::free_port();
     let addr = format!("127.0.0.1:{port}");
     let mut quiet = Controller::start_with(&ns, "quiet", &["--metrics-addr", &addr]).await;
-    wait::poll(
-        Duration::from_secs(60),
-        Duration::from_millis(100),
-        "a reconcile of every object",
-        || async {
-            let text = weir_e2e::weir::scrape(port).await?;
-            let n = |c: &str| {
-                weir_e2e::weir::sample(
-                    &text,
-                    &format!("weir_reconciles_total{{controller=\"{c}\"}}"),
-                )
-                .unwrap_or(0.0)
-            };
-            (n("pipelinerun") >= 40.0 && n("pipeline") >= 3.0).then_some(())
-        },
-    )
-    .await;
+    weir_e2e::weir::until_reconciled(port, 40.0, 3.0).await;
     assert!(quiet.terminate(Duration::from_secs(15)).await.is_some());
     let writes = weir_writes(&client).await - writes_before;
     assert_eq!(

@@ -12,6 +12,18 @@ use weir_e2e::weir::{
 };
 use weir_e2e::{TestNamespace, wait};
 
+/// Three steps, the first running through the start of the outage.
+const OUTAGE_PIPELINE: &str = r#"
+apiVersion: weir.dev/v1alpha1
+kind: Pipeline
+metadata: {name: outage}
+spec:
+  steps:
+  - {name: a, job: {image: example.invalid/x:1, jobArgs: {annotations: {weir.dev/test-run-for: 3000ms}}}}
+  - {name: b, dependsOn: [a], job: {image: example.invalid/x:1, jobArgs: {annotations: {weir.dev/test-run-for: 1000ms}}}}
+  - {name: c, dependsOn: [b], job: {image: example.invalid/x:1}}
+"#;
+
 /// A control-plane process: its pid file and the exact command line it was started with.
 struct Component {
     pid_file: std::path::PathBuf,
@@ -133,22 +145,11 @@ fn stop_apiserver_for(outage: Duration) {
 async fn the_controller_recovers_from_a_20s_apiserver_outage_without_a_restart() {
     let ns = TestNamespace::create("outage").await;
     let ctl = Controller::start(&ns).await;
-    create_pipeline(
-        &ns,
-        r#"
-apiVersion: weir.dev/v1alpha1
-kind: Pipeline
-metadata: {name: outage}
-spec:
-  steps:
-  - {name: a, job: {image: example.invalid/x:1, jobArgs: {annotations: {weir.dev/test-run-for: 3000ms}}}}
-  - {name: b, dependsOn: [a], job: {image: example.invalid/x:1, jobArgs: {annotations: {weir.dev/test-run-for: 1000ms}}}}
-  - {name: c, dependsOn: [b], job: {image: example.invalid/x:1}}
-"#,
-    )
-    .await;
+    create_pipeline(&ns, OUTAGE_PIPELINE).await;
     start_run(&ns, "outage", "o1", &[]).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The outage starts while the run's first step runs.
+    let jobs = ns.api::<k8s_openapi::api::batch::v1::Job>();
+    wait::until_exists(&jobs, "o1-a-1", Duration::from_secs(60), "the first Job").await;
     let pid = ctl.pid();
     tokio::task::spawn_blocking(|| stop_apiserver_for(Duration::from_secs(20)))
         .await
@@ -254,20 +255,7 @@ async fn outage_with_leader_election(name: &str, hung: bool) {
     )
     .await;
     let recorder = JobRecorder::start(&ns);
-    create_pipeline(
-        &ns,
-        r#"
-apiVersion: weir.dev/v1alpha1
-kind: Pipeline
-metadata: {name: outage}
-spec:
-  steps:
-  - {name: a, job: {image: example.invalid/x:1, jobArgs: {annotations: {weir.dev/test-run-for: 3000ms}}}}
-  - {name: b, dependsOn: [a], job: {image: example.invalid/x:1, jobArgs: {annotations: {weir.dev/test-run-for: 1000ms}}}}
-  - {name: c, dependsOn: [b], job: {image: example.invalid/x:1}}
-"#,
-    )
-    .await;
+    create_pipeline(&ns, OUTAGE_PIPELINE).await;
     let runs: Vec<String> = (0..4).map(|i| format!("o{i}")).collect();
     for r in &runs {
         start_run(&ns, "outage", r, &[]).await;

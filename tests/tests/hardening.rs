@@ -26,6 +26,20 @@ fn image(job: &Job) -> Option<String> {
         .clone()
 }
 
+/// Replaces the Pipeline `edited` with `yaml`.
+async fn replace_pipeline(pipelines: &kube::Api<Pipeline>, yaml: &str) {
+    let mut pl: Pipeline = serde_saphyr::from_str(yaml).unwrap_or_else(|e| panic!("{e}"));
+    let current = pipelines
+        .get("edited")
+        .await
+        .unwrap_or_else(|e| panic!("get pipeline: {e}"));
+    pl.metadata = current.metadata.clone();
+    pipelines
+        .replace("edited", &Default::default(), &pl)
+        .await
+        .unwrap_or_else(|e| panic!("replace pipeline: {e}"));
+}
+
 /// Regression (issue 9, item 1): admission was a deferred status change, so for up to a
 /// batch period a run had Jobs but no `status.pipelineSpec`, and an edit of the Pipeline in
 /// that window changed the run's remaining steps (or, edited into a cycle, failed the run
@@ -70,16 +84,7 @@ spec:
             "run {run} has a Job but no spec snapshot in its status: {:?}",
             seen.status
         );
-        let mut pl: Pipeline = serde_saphyr::from_str(&edit).unwrap_or_else(|e| panic!("{e}"));
-        let current = pipelines
-            .get("edited")
-            .await
-            .unwrap_or_else(|e| panic!("get pipeline: {e}"));
-        pl.metadata = current.metadata.clone();
-        pipelines
-            .replace("edited", &Default::default(), &pl)
-            .await
-            .unwrap_or_else(|e| panic!("edit pipeline: {e}"));
+        replace_pipeline(&pipelines, &edit).await;
 
         let done = finished(&ns, run, MINUTE).await;
         let status = done.status.clone().unwrap_or_default();
@@ -94,17 +99,7 @@ spec:
             "{run}: step b was rendered from the edited Pipeline"
         );
         // Back to the original spec for the next case.
-        let mut pl: Pipeline = serde_saphyr::from_str(&spec("example.invalid/b:1", "a", ""))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let current = pipelines
-            .get("edited")
-            .await
-            .unwrap_or_else(|e| panic!("get pipeline: {e}"));
-        pl.metadata = current.metadata.clone();
-        pipelines
-            .replace("edited", &Default::default(), &pl)
-            .await
-            .unwrap_or_else(|e| panic!("restore pipeline: {e}"));
+        replace_pipeline(&pipelines, &spec("example.invalid/b:1", "a", "")).await;
     }
 }
 
@@ -308,23 +303,7 @@ spec:
     let addr = format!("127.0.0.1:{port}");
     let mut ctl = Controller::start_with(&ns, "second", &["--metrics-addr", &addr]).await;
     // Every object reconciled at least once by the new controller (3 runs, 3 Pipelines).
-    let text = wait::poll(
-        MINUTE,
-        Duration::from_millis(100),
-        "six reconciles",
-        || async {
-            let text = weir_e2e::weir::scrape(port).await?;
-            let n = |c: &str| {
-                weir_e2e::weir::sample(
-                    &text,
-                    &format!("weir_reconciles_total{{controller=\"{c}\"}}"),
-                )
-                .unwrap_or(0.0)
-            };
-            (n("pipelinerun") >= 3.0 && n("pipeline") >= 3.0).then_some(text)
-        },
-    )
-    .await;
+    let text = weir_e2e::weir::until_reconciled(port, 3.0, 3.0).await;
     let writes: f64 = ["create", "update", "patch", "apply", "delete"]
         .iter()
         .filter_map(|v| {

@@ -34,44 +34,30 @@ spec:
   - {name: only, job: {image: example.invalid/x:1}}
 "#;
 
-const DAG10: &str = r#"
-apiVersion: weir.dev/v1alpha1
-kind: Pipeline
-metadata: {name: dag10}
-spec:
-  steps:
-  - {name: s0, job: {image: example.invalid/x:1}}
-  - {name: s1, dependsOn: [s0], job: {image: example.invalid/x:1}}
-  - {name: s2, dependsOn: [s0], job: {image: example.invalid/x:1}}
-  - {name: s3, dependsOn: [s0], job: {image: example.invalid/x:1}}
-  - {name: s4, dependsOn: [s1, s2], job: {image: example.invalid/x:1}}
-  - {name: s5, dependsOn: [s2, s3], job: {image: example.invalid/x:1}}
-  - {name: s6, dependsOn: [s4], job: {image: example.invalid/x:1}}
-  - {name: s7, dependsOn: [s5], job: {image: example.invalid/x:1}}
-  - {name: s8, dependsOn: [s6, s7], job: {image: example.invalid/x:1}}
-  - {name: s9, dependsOn: [s8], job: {image: example.invalid/x:1}}
-"#;
-
-/// The same DAG with steps of 8 s, longer than the controller's 5 s status batch period:
-/// each step's start and end then cost writes of their own, as real steps do.
-const DAG10_SLOW: &str = r#"
-apiVersion: weir.dev/v1alpha1
-kind: Pipeline
-metadata: {name: dag10slow}
-spec:
-  defaults: {annotations: {weir.dev/test-run-for: 8000ms}}
-  steps:
-  - {name: s0, job: {image: example.invalid/x:1}}
-  - {name: s1, dependsOn: [s0], job: {image: example.invalid/x:1}}
-  - {name: s2, dependsOn: [s0], job: {image: example.invalid/x:1}}
-  - {name: s3, dependsOn: [s0], job: {image: example.invalid/x:1}}
-  - {name: s4, dependsOn: [s1, s2], job: {image: example.invalid/x:1}}
-  - {name: s5, dependsOn: [s2, s3], job: {image: example.invalid/x:1}}
-  - {name: s6, dependsOn: [s4], job: {image: example.invalid/x:1}}
-  - {name: s7, dependsOn: [s5], job: {image: example.invalid/x:1}}
-  - {name: s8, dependsOn: [s6, s7], job: {image: example.invalid/x:1}}
-  - {name: s9, dependsOn: [s8], job: {image: example.invalid/x:1}}
-"#;
+/// A 10-step DAG (fan-out 3, joins, a tail) named `name`, with `defaults` for its steps.
+fn dag10(name: &str, defaults: &str) -> String {
+    let steps = [
+        ("s0", ""),
+        ("s1", "s0"),
+        ("s2", "s0"),
+        ("s3", "s0"),
+        ("s4", "s1, s2"),
+        ("s5", "s2, s3"),
+        ("s6", "s4"),
+        ("s7", "s5"),
+        ("s8", "s6, s7"),
+        ("s9", "s8"),
+    ];
+    let mut yaml = format!(
+        "apiVersion: weir.dev/v1alpha1\nkind: Pipeline\nmetadata: {{name: {name}}}\nspec:\n  defaults: {{{defaults}}}\n  steps:\n"
+    );
+    for (step, deps) in steps {
+        yaml.push_str(&format!(
+            "  - {{name: {step}, dependsOn: [{deps}], job: {{image: example.invalid/x:1}}}}\n"
+        ));
+    }
+    yaml
+}
 
 const LONG: &str = r#"
 apiVersion: weir.dev/v1alpha1
@@ -484,10 +470,20 @@ async fn main() {
     )
     .await;
     let single = scenario("single", SINGLE, "single", scale, 1, 18181).await;
-    let dag = scenario("dag10", DAG10, "dag10", (scale / 10).max(1), 10, 18182).await;
+    let dag = scenario(
+        "dag10",
+        &dag10("dag10", ""),
+        "dag10",
+        (scale / 10).max(1),
+        10,
+        18182,
+    )
+    .await;
     let slow = scenario(
         "dag10, 8 s steps",
-        DAG10_SLOW,
+        // Steps longer than the controller's 5 s status batch period: each step's start and
+        // end then cost writes of their own, as real steps do.
+        &dag10("dag10slow", "annotations: {weir.dev/test-run-for: 8000ms}"),
         "dag10slow",
         (scale / 50).max(2),
         10,

@@ -27,19 +27,7 @@ impl Planner<'_> {
 
     /// Stops everything: every live child is deleted, unfinished steps become `Cancelled`.
     pub(super) fn cancel(&mut self, reason: &str, message: String) {
-        for s in &mut self.status.steps {
-            if !s.phase.is_finished() {
-                s.phase = StepPhase::Cancelled;
-                s.reason = Some(reason.to_string());
-                s.next_attempt_time = None;
-                s.finish_time = Some(Time(self.now));
-                for i in &mut s.items {
-                    if !i.phase.is_finished() {
-                        i.phase = StepPhase::Cancelled;
-                    }
-                }
-            }
-        }
+        cancel_unfinished(&mut self.status, reason, self.now);
         self.finish_run(RunPhase::Cancelled, reason, message);
     }
 
@@ -237,6 +225,23 @@ impl Planner<'_> {
         // A finished run has nothing left to run (e.g. one failed with `StatusTooLarge`).
         if self.status.phase.is_finished() {
             self.delete_live_children(|_| true);
+        }
+    }
+}
+
+/// Every unfinished step (and item) becomes `Cancelled` with `reason`, its retry dropped.
+pub(super) fn cancel_unfinished(status: &mut PipelineRunStatus, reason: &str, now: Timestamp) {
+    for s in &mut status.steps {
+        if !s.phase.is_finished() {
+            s.phase = StepPhase::Cancelled;
+            s.reason = Some(reason.to_string());
+            s.next_attempt_time = None;
+            s.finish_time = Some(Time(now));
+            for i in &mut s.items {
+                if !i.phase.is_finished() {
+                    i.phase = StepPhase::Cancelled;
+                }
+            }
         }
     }
 }

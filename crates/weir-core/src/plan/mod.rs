@@ -415,14 +415,7 @@ impl<'a> Planner<'a> {
         );
         shrink(&mut self.status);
         if !self.status.phase.is_finished() {
-            for s in &mut self.status.steps {
-                if !s.phase.is_finished() {
-                    s.phase = StepPhase::Cancelled;
-                    s.reason = Some(STATUS_TOO_LARGE.into());
-                    s.next_attempt_time = None;
-                    s.finish_time = Some(Time(self.now));
-                }
-            }
+            lifecycle::cancel_unfinished(&mut self.status, STATUS_TOO_LARGE, self.now);
             self.plan.apply.clear();
             self.delete_live_children(|_| true);
             self.fail_run(STATUS_TOO_LARGE, msg);
@@ -472,14 +465,7 @@ fn shrink(status: &mut PipelineRunStatus) {
 /// finished run and deletes its children that still run.
 pub fn too_large(mut status: PipelineRunStatus, now: Timestamp, detail: &str) -> PipelineRunStatus {
     shrink(&mut status);
-    for s in &mut status.steps {
-        if !s.phase.is_finished() {
-            s.phase = StepPhase::Cancelled;
-            s.reason = Some(STATUS_TOO_LARGE.into());
-            s.next_attempt_time = None;
-            s.finish_time = Some(Time(now));
-        }
-    }
+    lifecycle::cancel_unfinished(&mut status, STATUS_TOO_LARGE, now);
     let message = format!("the API server refused the run's status as too large: {detail}");
     status.phase = RunPhase::Failed;
     status.message = Some(message.clone());
