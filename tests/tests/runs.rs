@@ -490,3 +490,141 @@ spec:
         "only b and its downstream ran again"
     );
 }
+
+/// Regression (issue 9, item 9): a run cancelled while `load` ran and `transform` had failed
+/// (OOMKilled), then `weir retry --step transform`: the CLI said it re-ran, the run stayed
+/// `Cancelled`, and `transform`'s OOMKilled record became `Cancelled`. `weir retry` now
+/// clears the cancel with its request, and the run really re-runs.
+#[tokio::test]
+async fn retry_of_a_cancelled_run_clears_the_cancel_and_reruns() {
+    let ns = TestNamespace::create("retry-cancelled").await;
+    let _ctl = Controller::start(&ns).await;
+    create_pipeline(
+        &ns,
+        r#"
+apiVersion: weir.dev/v1alpha1
+kind: Pipeline
+metadata: {name: etl}
+spec:
+  steps:
+  - name: transform
+    job:
+      image: example.invalid/x:1
+      jobArgs:
+        labels: {weir.dev/test-fail: "{{ 'true' if run.attempt == 1 else 'false' }}"}
+        annotations: {weir.dev/test-reason: OOMKilled, weir.dev/test-exit-code: "137"}
+  - {name: load, job: {image: example.invalid/x:1, jobArgs: {annotations: {weir.dev/test-run-for: 60s}}}}
+"#,
+    )
+    .await;
+    start_run(&ns, "etl", "c1", &[]).await;
+    let runs = ns.api::<PipelineRun>();
+    wait::until(
+        &runs,
+        "c1",
+        MINUTE,
+        "transform to fail while load runs",
+        |r: &PipelineRun| {
+            let s = steps(r);
+            s.get("transform")
+                .is_some_and(|t| t.phase == StepPhase::Failed)
+                && s.get("load").is_some_and(|l| l.phase == StepPhase::Running)
+        },
+    )
+    .await;
+    let weir = |args: &[&str]| {
+        let out = std::process::Command::new(weir_e2e::weir::weir_bin())
+            .args(args)
+            .args(["-n", ns.name()])
+            .env("KUBECONFIG", weir_e2e::cluster::kubeconfig_path())
+            .output()
+            .unwrap_or_else(|e| panic!("weir {args:?}: {e}"));
+        assert!(
+            out.status.success(),
+            "weir {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    weir(&["cancel", "c1"]);
+    let cancelled = finished(&ns, "c1", MINUTE).await;
+    assert_eq!(
+        cancelled.status.as_ref().map(|s| s.phase),
+        Some(RunPhase::Cancelled)
+    );
+    assert_eq!(
+        steps(&cancelled)["transform"].reason.as_deref(),
+        Some("OOMKilled")
+    );
+
+    let said = weir(&["retry", "c1", "--step", "transform"]);
+    assert!(said.contains("cancel cleared"), "{said}");
+    let run = wait::until(
+        &runs,
+        "c1",
+        MINUTE,
+        "transform to succeed on its re-run",
+        |r: &PipelineRun| {
+            steps(r)
+                .get("transform")
+                .is_some_and(|t| t.phase == StepPhase::Succeeded)
+        },
+    )
+    .await;
+    assert!(!run.spec.cancel);
+    let s = steps(&run);
+    assert_eq!(s["transform"].attempt, 2);
+    // `load` was cancelled, not failed, and is not downstream of transform: it keeps its
+    // record; the run ends on it.
+    assert_eq!(s["load"].phase, StepPhase::Cancelled);
+}
+
+/// Issue 9, item 7: a run deleted while its steps run leaves no child behind (they go with
+/// it, through their ownerReferences) and no error loop in the controller.
+#[tokio::test]
+async fn a_run_deleted_mid_run_leaves_no_children_and_no_errors() {
+    let ns = TestNamespace::create("deleted-run").await;
+    let port = weir_e2e::weir::free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let _ctl = Controller::start_with(&ns, "controller", &["--metrics-addr", &addr]).await;
+    create_pipeline(
+        &ns,
+        r#"
+apiVersion: weir.dev/v1alpha1
+kind: Pipeline
+metadata: {name: doomed}
+spec:
+  steps:
+  - {name: a, job: {image: example.invalid/x:1, jobArgs: {annotations: {weir.dev/test-run-for: 60s}}}}
+  - {name: b, job: {image: example.invalid/x:1, jobArgs: {annotations: {weir.dev/test-run-for: 60s}}}}
+"#,
+    )
+    .await;
+    start_run(&ns, "doomed", "gone", &[]).await;
+    let jobs = ns.api::<Job>();
+    wait::until_exists(&jobs, "gone-a-1", MINUTE, "the run's Job").await;
+    ns.api::<PipelineRun>()
+        .delete("gone", &Default::default())
+        .await
+        .unwrap_or_else(|e| panic!("delete run: {e}"));
+    wait::poll(
+        MINUTE,
+        Duration::from_millis(200),
+        "the run's Jobs to go",
+        || async { jobs_of(&ns, "gone").await.is_empty().then_some(()) },
+    )
+    .await;
+    // Another run goes through after it: the controller is not stuck on the deleted one.
+    start_run(&ns, "doomed", "next", &[]).await;
+    wait::until_exists(&jobs, "next-a-1", MINUTE, "the next run's Job").await;
+    let text = weir_e2e::weir::scrape(port).await.unwrap_or_default();
+    let errors: f64 = text
+        .lines()
+        .filter(|l| l.starts_with("weir_reconcile_errors_total{"))
+        .filter_map(|l| l.rsplit_once(' ').and_then(|(_, n)| n.parse::<f64>().ok()))
+        .sum();
+    assert_eq!(
+        errors, 0.0,
+        "reconcile errors after a run was deleted:\n{text}"
+    );
+}

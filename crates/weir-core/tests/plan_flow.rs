@@ -327,3 +327,35 @@ fn a_status_past_the_size_limit_fails_the_run_and_is_shrunk_to_fit() {
     assert_eq!(deleted(&p).len(), 20, "{:?}", deleted(&p));
     assert!(p.apply.is_empty());
 }
+
+/// What the controller writes when the API server refuses a run's status as too large: the
+/// run fails with `StatusTooLarge`, its results are dropped and its unfinished steps end.
+#[test]
+fn a_status_the_api_server_refused_becomes_a_small_failed_one() {
+    let mut w = World::new(dag(&["a", "b"]));
+    w.admit();
+    w.reconcile();
+    w.succeed_with("r-a-1", json!({"rows": 1}));
+    let p = w.reconcile();
+    let small = weir_core::too_large(p.status.clone(), at(5), "etcdserver: request is too large");
+    assert_eq!(small.phase, RunPhase::Failed);
+    assert!(small.steps.iter().all(|s| s.result.is_none()));
+    let b = small
+        .steps
+        .iter()
+        .find(|s| s.name == "b")
+        .map(|s| (s.phase, s.reason.clone()));
+    assert_eq!(
+        b,
+        Some((StepPhase::Cancelled, Some("StatusTooLarge".into())))
+    );
+    let complete = small.conditions.iter().find(|c| c.type_ == "Complete");
+    assert_eq!(complete.map(|c| c.reason.as_str()), Some("StatusTooLarge"));
+    assert!(
+        small
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("request is too large")
+    );
+}
