@@ -13,6 +13,7 @@ pub mod config;
 mod error;
 mod fence;
 pub mod health;
+mod memory;
 pub mod metrics;
 mod observe;
 pub mod pipelines;
