@@ -153,7 +153,8 @@ async fn job_pods(client: &Client, ns: &str, job_uid: &str) -> Result<Vec<Pod>, 
 }
 
 /// Children of kinds weir does not keep caches for (SparkApplications, user kinds) are read
-/// by name while their step runs. Rare and few, so a read beats another watch per kind.
+/// by name while their step runs, by the kind recorded in the step's status. Their run is
+/// woken by a watch of their kind (`child_watch`); few, so reads beat a cache per kind.
 async fn other_children(
     client: &Client,
     kinds: &Kinds,
