@@ -11,7 +11,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, ResourceExt};
 use weir_api::labels;
 use weir_api::v1alpha1::{Pipeline, PipelineRun, PipelineSpec, RunPhase, TemplateRef};
-use weir_core::state::{job_state, rules_state, spark_application_state};
+use weir_core::state::{job_state, result_unobserved, rules_state, spark_application_state};
 use weir_core::{ChildKind, ObservedChild, Sibling};
 
 use crate::apply::Kinds;
@@ -116,29 +116,16 @@ pub(crate) async fn children(
 }
 
 /// A Job that completed for a step whose outcome is not recorded yet, while the cache shows
-/// no succeeded pod of it: the Job and Pod watches are separate streams, so the Job's
-/// `Complete` can arrive before its pod's last update. The pod holds the step's result (its
-/// termination message), which a `forEach` or a template downstream needs: read it.
+/// no succeeded pod of it (see [`result_unobserved`]): its pods are read, since the result a
+/// `forEach` or a template downstream needs is in one of them.
 fn result_not_seen(job: &Job, pods: &[Pod], run: &PipelineRun) -> bool {
-    let complete = job
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.as_deref())
-        .unwrap_or_default()
-        .iter()
-        .any(|c| {
-            matches!(c.type_.as_str(), "Complete" | "SuccessCriteriaMet") && c.status == "True"
-        });
-    let pod_succeeded = pods
-        .iter()
-        .any(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Succeeded"));
     let step = job.labels().get(labels::STEP);
     let recorded = run
         .status
         .as_ref()
         .and_then(|s| s.steps.iter().find(|st| Some(&st.name) == step))
         .is_some_and(|st| st.phase.is_finished());
-    complete && !pod_succeeded && !recorded
+    !recorded && result_unobserved(job, pods)
 }
 
 /// The pods of one Job, read from the API server (not the cache).

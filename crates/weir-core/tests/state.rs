@@ -8,7 +8,9 @@ use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::{Value, json};
-use weir_core::state::{ChildPhase, ChildState, START_GRACE, job_state, pod_state};
+use weir_core::state::{
+    ChildPhase, ChildState, START_GRACE, job_state, pod_state, result_unobserved,
+};
 
 const CREATED: &str = "2025-06-01T10:00:00Z";
 
@@ -433,6 +435,29 @@ fn job_result_and_start_time() {
     assert_eq!(got.started_at, Some(at("2025-06-01T10:00:01Z")));
     // Pods cleaned up by a TTL: still Succeeded, just no result.
     assert_eq!(job_state(&j, &[], after(60)).result, None);
+}
+
+/// Regression (issue 9): a Job seen Complete before its succeeded pod (separate watch
+/// streams, or a pod cache still listing after a restart) lost the step's result. Such a
+/// Job says its pods must be read first; once a succeeded pod is seen, or while the Job is
+/// not complete, it does not.
+#[test]
+fn a_complete_job_without_a_succeeded_pod_has_its_result_unobserved() {
+    let complete =
+        job_with(json!({"conditions": [condition("Complete", "CompletionsReached", "")]}));
+    let active = job_with(json!({"active": 1}));
+    let ok = pod(pod_with(
+        "p",
+        json!({"phase": "Succeeded", "containerStatuses": [cs("main", terminated(0, "Completed", None))]}),
+    ));
+    let live = pod(pod_with(
+        "p",
+        json!({"phase": "Running", "containerStatuses": [cs("main", running())]}),
+    ));
+    assert!(result_unobserved(&complete, &[]));
+    assert!(result_unobserved(&complete, std::slice::from_ref(&live)));
+    assert!(!result_unobserved(&complete, &[ok]));
+    assert!(!result_unobserved(&active, &[live]));
 }
 
 #[test]

@@ -75,6 +75,22 @@ pub fn job_state(job: &Job, pods: &[Pod], now: Timestamp) -> ChildState {
     }
 }
 
+/// The Job has succeeded by its conditions, but none of `pods` shows a succeeded pod: the
+/// pod holding the step's result (its termination message) has not been observed yet (the
+/// Job's and the pods' watch events arrive on separate streams), so [`job_state`] would
+/// report the success without its result. The caller should read the Job's pods first.
+pub fn result_unobserved(job: &Job, pods: &[Pod]) -> bool {
+    let conditions = job
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_deref())
+        .unwrap_or_default();
+    true_condition(conditions, SUCCEEDED).is_some()
+        && !pods
+            .iter()
+            .any(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Succeeded"))
+}
+
 fn failed(condition: &JobCondition, pods: &[(&Pod, ChildState)]) -> ChildState {
     let job_reason = condition.reason.as_deref();
     let failed_pod = pods

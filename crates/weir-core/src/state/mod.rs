@@ -12,7 +12,7 @@ mod pod;
 mod rules;
 mod spark;
 
-pub use job::job_state;
+pub use job::{job_state, result_unobserved};
 pub use pod::{
     MAIN_CONTAINER, MAIN_CONTAINER_ANNOTATION, START_GRACE, main_container_name, pod_state,
 };
