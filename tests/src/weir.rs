@@ -44,34 +44,39 @@ static CRDS: OnceCell<()> = OnceCell::const_new();
 /// Server-side applies weir's CRDs (once per test process) and waits until they serve.
 pub async fn install_crds(client: &Client) {
     CRDS.get_or_init(|| async {
-        let api: Api<CustomResourceDefinition> = Api::all(client.clone());
         for crd in weir_api::crds() {
-            let name = crd.name_any();
-            api.patch(
-                &name,
-                &PatchParams::apply("weir-e2e").force(),
-                &Patch::Apply(&crd),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("cannot install CRD {name}: {e}"));
-            wait::until(
-                &api,
-                &name,
-                Duration::from_secs(60),
-                "the CRD to be Established",
-                |c: &CustomResourceDefinition| {
-                    c.status
-                        .as_ref()
-                        .and_then(|s| s.conditions.as_ref())
-                        .is_some_and(|cs| {
-                            cs.iter()
-                                .any(|c| c.type_ == "Established" && c.status == "True")
-                        })
-                },
-            )
-            .await;
+            apply_crd(client, &crd).await;
         }
     })
+    .await;
+}
+
+/// Server-side applies one CRD and waits until it is Established (served).
+pub async fn apply_crd(client: &Client, crd: &CustomResourceDefinition) {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let name = crd.name_any();
+    api.patch(
+        &name,
+        &PatchParams::apply("weir-e2e").force(),
+        &Patch::Apply(crd),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("cannot install CRD {name}: {e}"));
+    wait::until(
+        &api,
+        &name,
+        Duration::from_secs(60),
+        "the CRD to be Established",
+        |c: &CustomResourceDefinition| {
+            c.status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c.type_ == "Established" && c.status == "True")
+                })
+        },
+    )
     .await;
 }
 

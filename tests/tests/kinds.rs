@@ -32,30 +32,7 @@ async fn install_widget_crd(client: &kube::Client) {
         }
     }))
     .unwrap_or_else(|e| panic!("widget CRD: {e}"));
-    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    api.patch(
-        "widgets.test.weir.dev",
-        &PatchParams::apply("weir-e2e").force(),
-        &Patch::Apply(&crd),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("install widget CRD: {e}"));
-    wait::until(
-        &api,
-        "widgets.test.weir.dev",
-        MINUTE,
-        "the widget CRD to be served",
-        |c: &CustomResourceDefinition| {
-            c.status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|cs| {
-                    cs.iter()
-                        .any(|c| c.type_ == "Established" && c.status == "True")
-                })
-        },
-    )
-    .await;
+    weir_e2e::weir::apply_crd(client, &crd).await;
 }
 
 #[tokio::test]
