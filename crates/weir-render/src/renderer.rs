@@ -147,7 +147,7 @@ impl Renderer {
     /// `None` — every context it is not certain to render exactly as the
     /// interpreter would (undefined names, unexpected kinds, long loops, too
     /// much output), and then minijinja, which therefore alone decides errors
-    /// and their messages. tests/fast_job.rs holds the two to byte-identical
+    /// and their messages. tests/render/fast_job.rs holds the two to byte-identical
     /// output; a broken renderer (`self.broken`) skips the compiled path so it
     /// reports the same error for every built-in.
     fn render_builtin(&self, builtin: Builtin, ctx: &Value) -> Result<String, RenderError> {

@@ -2,7 +2,7 @@
 //! the template where the translation is not literal. With `trim_blocks` and
 //! `lstrip_blocks`, a line holding only a block tag or a comment renders
 //! nothing, and every other line renders whole with its newline. Keep this
-//! file in step with the template: tests/fast_job.rs fails on any difference.
+//! file in step with the template: tests/render/fast_job.rs fails on any difference.
 
 use minijinja::Value;
 use minijinja::value::ValueKind;

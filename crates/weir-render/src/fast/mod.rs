@@ -14,7 +14,7 @@
 //! always come from the interpreter, with its messages. To keep the two from
 //! drifting, the helpers here call minijinja's own operations wherever they
 //! exist (`get_attr`, `is_true`, `kind`, map lookups, iteration) and values are
-//! written by the `tojson` filter's own writer. tests/fast_job.rs renders many
+//! written by the `tojson` filter's own writer. tests/render/fast_job.rs renders many
 //! contexts both ways and requires byte-identical text.
 
 mod job;
