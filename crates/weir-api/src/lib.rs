@@ -30,6 +30,45 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
         SparkJob::crd(),
         DbtRun::crd(),
     ]
+    .into_iter()
+    .map(kubernetes_formats)
+    .collect()
+}
+
+/// The integer formats the API server knows. schemars names Rust's unsigned types
+/// (`uint32`, `uint16`, ...), which `kubectl apply` warns about (`unrecognized format`);
+/// each becomes the signed format that holds all its values, with the upper bound kept
+/// as a `maximum` (schemars already sets `minimum: 0`).
+fn kubernetes_formats(crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                let known = match map.get("format").and_then(|f| f.as_str()) {
+                    Some("uint8") => Some(("int32", Some(u32::from(u8::MAX)))),
+                    Some("uint16") => Some(("int32", Some(u32::from(u16::MAX)))),
+                    Some("uint32") => Some(("int64", Some(u32::MAX))),
+                    Some("uint64" | "uint") => Some(("int64", None)),
+                    _ => None,
+                };
+                if let Some((format, max)) = known {
+                    map.insert("format".into(), format.into());
+                    if let Some(max) = max {
+                        map.entry("maximum").or_insert_with(|| max.into());
+                    }
+                }
+                map.values_mut().for_each(walk);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let Ok(mut value) = serde_json::to_value(&crd) else {
+        return crd;
+    };
+    walk(&mut value);
+    // The walk only rewrites `format` strings and adds numeric `maximum`s, both fields of
+    // the schema type: reading it back cannot fail, and the original is kept if it did.
+    serde_json::from_value(value).unwrap_or(crd)
 }
 
 /// A CRD as the YAML document written to `crds/<plural>.yaml` (and printed by `weir crd`).

@@ -71,3 +71,56 @@ fn every_schema_property_has_a_description() {
         "fields without a description: {missing:#?}"
     );
 }
+
+/// `kubectl apply` warns about any other format (`unrecognized format "uint32"`).
+#[test]
+fn every_format_is_one_the_api_server_knows() {
+    fn walk(path: &str, v: &serde_json::Value, unknown: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                if let Some(f) = map.get("format").and_then(|f| f.as_str())
+                    && !matches!(
+                        f,
+                        "int32"
+                            | "int64"
+                            | "float"
+                            | "double"
+                            | "byte"
+                            | "date"
+                            | "date-time"
+                            | "password"
+                            | "int-or-string"
+                            | "quantity"
+                            | "duration"
+                            | "uri"
+                            | "email"
+                            | "hostname"
+                            | "ipv4"
+                            | "ipv6"
+                            | "uuid"
+                    )
+                {
+                    unknown.push(format!("{path}: {f}"));
+                }
+                for (k, v) in map {
+                    walk(&format!("{path}.{k}"), v, unknown);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(&format!("{path}[{i}]"), v, unknown);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut unknown = Vec::new();
+    for crd in weir_api::crds() {
+        let v = serde_json::to_value(&crd).expect("json");
+        walk(&crd.spec.names.kind, &v, &mut unknown);
+    }
+    assert!(
+        unknown.is_empty(),
+        "formats the API server does not know: {unknown:?}"
+    );
+}
