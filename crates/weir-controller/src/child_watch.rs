@@ -15,8 +15,10 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use weir_api::labels;
 use weir_api::v1alpha1::PipelineRun;
+use weir_core::{ChildKind, Plan};
 
 use crate::Shutdown;
+use crate::apply::Kinds;
 
 /// The watches started so far, one per kind.
 pub(crate) struct ChildWatches {
@@ -41,8 +43,41 @@ impl ChildWatches {
         }
     }
 
+    /// Starts a watch for each kind other than Job that `plan` applies or `run`'s status
+    /// records for an unfinished step (after a restart).
+    pub(crate) async fn follow(
+        &self,
+        client: &Client,
+        kinds: &Kinds,
+        run: &PipelineRun,
+        plan: &Plan,
+    ) {
+        let recorded = run
+            .status
+            .iter()
+            .flat_map(|s| s.steps.iter())
+            .filter(|s| !s.phase.is_finished())
+            .filter_map(|s| s.child_kind.as_ref())
+            .map(|k| (k.api_version.clone(), k.kind.clone()));
+        let planned = plan.apply.iter().filter_map(|m| match m.kind() {
+            ChildKind::Other { api_version, kind } => Some((api_version, kind)),
+            ChildKind::Job => None,
+        });
+        let wanted: std::collections::BTreeSet<(String, String)> = recorded
+            .chain(planned)
+            .filter(|(_, kind)| kind != "Job")
+            .collect();
+        for (api_version, kind) in wanted {
+            match kinds.resource(client, &api_version, &kind).await {
+                Ok(ar) => self.ensure(client, &ar),
+                // Applying such a child fails with the same error, where it is reported.
+                Err(e) => tracing::debug!(error = %e, "no watch for an unknown child kind"),
+            }
+        }
+    }
+
     /// Starts the watch of `ar`'s kind unless it runs already.
-    pub(crate) fn ensure(&self, client: &Client, ar: &ApiResource) {
+    fn ensure(&self, client: &Client, ar: &ApiResource) {
         let key = (ar.group.clone(), ar.version.clone(), ar.kind.clone());
         match self.started.lock() {
             Ok(mut s) if !s.contains(&key) => {

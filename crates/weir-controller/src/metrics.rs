@@ -15,7 +15,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use weir_api::v1alpha1::{PipelineRun, RunPhase};
+use weir_api::v1alpha1::{PipelineRun, PipelineRunStatus, RunPhase, StepPhase};
 
 /// `controller` label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -183,6 +183,61 @@ impl Metrics {
     pub fn watch_runs(&self, runs: Store<PipelineRun>) {
         if let Ok(mut slot) = self.runs.lock() {
             *slot = Some(runs);
+        }
+    }
+
+    /// Counts what one written status changed: a run started (by how it was started) and
+    /// steps finished (with their duration).
+    pub(crate) fn record_run(
+        &self,
+        run: &PipelineRun,
+        old: &PipelineRunStatus,
+        new: &PipelineRunStatus,
+    ) {
+        if old.pipeline_spec.is_none() && new.pipeline_spec.is_some() {
+            let by = run
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(weir_api::labels::STARTED_BY))
+                .map(String::as_str);
+            let started_by = match by {
+                Some("manual") => "manual",
+                Some("schedule") => "schedule",
+                Some("bucket") => "bucket",
+                Some("backfill") => "backfill",
+                _ => "api",
+            };
+            self.runs_started
+                .get_or_create(&StartedByLabel { started_by })
+                .inc();
+        }
+        let Some(spec) = &new.pipeline_spec else {
+            return;
+        };
+        for (step, st) in spec.steps.iter().zip(&new.steps) {
+            let outcome = match st.phase {
+                StepPhase::Succeeded => "Succeeded",
+                StepPhase::Failed => "Failed",
+                _ => continue,
+            };
+            let was_finished = old
+                .steps
+                .iter()
+                .any(|s| s.name == st.name && s.phase.is_finished());
+            let (Some(start), Some(end)) = (&st.start_time, &st.finish_time) else {
+                continue;
+            };
+            if was_finished {
+                continue;
+            }
+            let secs = end.0.duration_since(start.0).as_secs_f64().max(0.0);
+            self.step_duration
+                .get_or_create(&KindLabel {
+                    kind: step.kind(),
+                    outcome,
+                })
+                .observe(secs);
         }
     }
 

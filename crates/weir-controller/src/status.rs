@@ -1,11 +1,47 @@
-//! What the run controller remembers about each run between reconciles, in memory only
-//! (after a restart every run starts afresh, which the planner is built for): when its
-//! status was last written, to batch changes nobody waits for, and which children it applied
-//! moments ago, so a plan made from a deferred status does not apply them again.
+//! Status writing, shared by every controller: one server-side apply of the whole status,
+//! guarded by the resourceVersion the plan was made from (a plan made from a stale cache is
+//! never written), and batched: a change nobody waits for shares the write of the next
+//! change within the status batch period. What [`Batch`] remembers is in memory only: after
+//! a restart every object starts afresh, which the planners are built for.
 
 use std::time::Duration;
 
-/// Per run, in memory: when its status was last written (or the run first seen), to batch
+use kube::api::{Api, Patch, PatchParams};
+use kube::{Client, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+/// Writes `status` over `obj`'s with server-side apply, guarded by `obj`'s resourceVersion:
+/// the API server refuses the write (409) when the object changed since it was read.
+pub(crate) async fn write<K>(
+    client: &Client,
+    obj: &K,
+    status: &impl Serialize,
+) -> Result<K, kube::Error>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+{
+    let (name, ns) = (obj.name_any(), obj.namespace().unwrap_or_default());
+    let body = json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "metadata": { "name": name, "resourceVersion": obj.resource_version() },
+        "status": status,
+    });
+    Api::<K>::namespaced(client.clone(), &ns)
+        .patch_status(
+            &name,
+            &PatchParams::apply(weir_api::FIELD_MANAGER).force(),
+            &Patch::Apply(&body),
+        )
+        .await
+}
+
+/// Per object, in memory: when its status was last written (or the object first seen), to batch
 /// non-urgent changes (`Config::status_batch`), and the resourceVersion that write
 /// replaced, to recognise a cache that has not caught up with it. After a restart every run
 /// starts afresh.
@@ -105,52 +141,6 @@ impl Batch {
     }
 }
 
-/// How long a child this controller applied counts as existing without the cache showing
-/// it. Watch events arrive within a second unless the API server is in trouble; past this,
-/// the planner's view (the child is missing) wins again.
-const APPLIED_MEMORY: Duration = Duration::from_secs(30);
-
-/// Per run, in memory: the children this controller applied and when (the "expectations"
-/// of Kubernetes' own controllers). After a restart it is empty, and the planner adopts
-/// whatever the cache shows by name.
-#[derive(Default)]
-pub(crate) struct Applied(
-    std::sync::Mutex<
-        std::collections::HashMap<String, std::collections::HashMap<String, std::time::Instant>>,
-    >,
-);
-
-impl Applied {
-    /// `name` was applied for run `uid` less than [`APPLIED_MEMORY`] ago.
-    pub(crate) fn recently(&self, uid: &str, name: &str) -> bool {
-        let Ok(m) = self.0.lock() else {
-            return false;
-        };
-        m.get(uid)
-            .and_then(|children| children.get(name))
-            .is_some_and(|at| at.elapsed() < APPLIED_MEMORY)
-    }
-
-    pub(crate) fn record(&self, uid: &str, name: &str) {
-        if let Ok(mut m) = self.0.lock() {
-            // Runs deleted before they finished are never forgotten one by one.
-            if m.len() >= 4096 {
-                m.retain(|_, c| c.values().any(|at| at.elapsed() < APPLIED_MEMORY));
-            }
-            let children = m.entry(uid.to_string()).or_default();
-            children.retain(|_, at| at.elapsed() < APPLIED_MEMORY);
-            children.insert(name.to_string(), std::time::Instant::now());
-        }
-    }
-
-    /// The run finished: nothing of it is applied again.
-    pub(crate) fn forget(&self, uid: &str) {
-        if let Ok(mut m) = self.0.lock() {
-            m.remove(uid);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,22 +176,11 @@ mod tests {
     }
 
     #[test]
-    fn a_forgotten_run_leaves_nothing_behind() {
-        let (b, a) = (Batch::default(), Applied::default());
+    fn a_forgotten_object_leaves_nothing_behind() {
+        let b = Batch::default();
         assert!(b.defer("u", false, PERIOD).is_some());
-        a.record("u", "u-a-1");
         b.forget("u");
-        a.forget("u");
         assert!(b.deferred().is_empty());
-        assert!(!a.recently("u", "u-a-1"));
-    }
-
-    #[test]
-    fn an_applied_child_is_remembered_per_run() {
-        let a = Applied::default();
-        a.record("u", "u-a-1");
-        assert!(a.recently("u", "u-a-1"));
-        assert!(!a.recently("u", "u-b-1"));
-        assert!(!a.recently("v", "u-a-1"));
+        assert!(!b.is_stale("u", None));
     }
 }
