@@ -112,7 +112,7 @@ fn huge_numbers_are_problems_not_panics() {
     fails_with(
         &check("huge-numbers.yaml"),
         &[
-            "huge-numbers.yaml:7: spec.concurrency.maxActiveRuns: invalid type: floating point `1e+300`, expected u32",
+            "huge-numbers.yaml:7: spec.concurrency.maxActiveRuns: 1e+300 is more than the maximum 4294967295",
             "huge-numbers.yaml:11: spec.steps[0].retries.limit: 1e+26 is more than the maximum 100",
         ],
     );
