@@ -429,11 +429,11 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
                 }
                 // Events and counters describe written transitions only: a deferred plan is
                 // made again, with the same events, by the reconcile that writes it.
-                for e in plan.events.iter().filter(|e| {
-                    e.warning
-                        || ctx.config.normal_events
-                        || !matches!(e.reason, "Started" | "Succeeded")
-                }) {
+                for e in plan
+                    .events
+                    .iter()
+                    .filter(|e| e.warning || ctx.config.normal_events || !e.reason.routine())
+                {
                     publish(&ctx.recorder, &run, e).await;
                 }
                 if plan.status.phase.is_finished() && !old.phase.is_finished() {

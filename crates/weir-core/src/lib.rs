@@ -20,5 +20,5 @@ pub mod validate;
 
 pub use observe::{ChildKind, ChildRef, Event, Manifest, Observed, ObservedChild, Plan, Sibling};
 pub use plan::{MAX_STATUS_BYTES, STATUS_TOO_LARGE, deadline, plan, too_large};
-pub use steps::{MAX_STEP_RESULTS_BYTES, RESULT_TOO_LARGE};
+pub use steps::MAX_STEP_RESULTS_BYTES;
 pub use validate::Problem;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use weir_api::conditions as cond;
+use weir_api::reason::EventReason;
 use weir_api::v1alpha1::{Pipeline, PipelineStatus, RunPhase};
 
 use crate::conditions::set as set_condition;
@@ -76,7 +77,7 @@ pub fn plan_pipeline(pipeline: &Pipeline, runs: &[RunSummary], now: Timestamp) -
         ) {
             plan.events.push(Event {
                 warning: true,
-                reason: "InvalidSpec",
+                reason: EventReason::InvalidSpec,
                 message: msg,
             });
         }

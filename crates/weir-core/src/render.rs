@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use serde_json::{Map, Value, json};
 use weir_api::labels;
+use weir_api::reason::WeirReason;
 use weir_api::v1alpha1::{PipelineSpec, Step, TemplateRef};
 use weir_render::{Builtin, Identity, RenderContext, Renderer, RunInfo, StepInfo, TemplateSource};
 
@@ -43,12 +44,44 @@ pub struct ChildSpec<'a> {
 }
 
 /// Why a child could not be rendered. Not retried: the same inputs fail the same way.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenderFailure {
-    /// `TemplateError` or `TemplateNotFound`.
-    pub reason: &'static str,
-    /// What the renderer said (template, line, column, undefined name).
-    pub message: String,
+///
+/// It keeps weir-render's structured error, so a caller that needs the template, line,
+/// column or undefined name (`weir check`) reads them instead of parsing the message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderFailure {
+    /// A template from a ConfigMap that was not provided (it, or its key, does not exist).
+    #[error("ConfigMap {config_map} has no key {key}")]
+    MissingConfigMapKey {
+        /// The ConfigMap named.
+        config_map: String,
+        /// The key named.
+        key: String,
+    },
+    /// weir-render refused: an unknown built-in, a template error, a bad manifest.
+    #[error("{0}")]
+    Render(#[from] weir_render::RenderError),
+}
+
+impl RenderFailure {
+    /// The step reason it gives: `TemplateNotFound` for a template that does not exist,
+    /// `TemplateError` for one that does not render.
+    pub fn reason(&self) -> WeirReason {
+        match self {
+            RenderFailure::MissingConfigMapKey { .. }
+            | RenderFailure::Render(weir_render::RenderError::UnknownBuiltin(_)) => {
+                WeirReason::TemplateNotFound
+            }
+            RenderFailure::Render(_) => WeirReason::TemplateError,
+        }
+    }
+
+    /// The template error, when the template itself failed (syntax or rendering).
+    pub fn template_error(&self) -> Option<&weir_render::TemplateError> {
+        match self {
+            RenderFailure::Render(weir_render::RenderError::Template(t)) => Some(t),
+            _ => None,
+        }
+    }
 }
 
 /// Inputs shared by every child of one reconcile.
@@ -93,10 +126,7 @@ impl Renderable<'_> {
             results: self.results.clone(),
         };
         let (raw_job, envs, template) = self.job_values(step, &name);
-        let fail = |e: weir_render::RenderError| RenderFailure {
-            reason: "TemplateError",
-            message: e.to_string(),
-        };
+        let fail = RenderFailure::Render;
         // Templated strings (command, args, env values, jobArgs) render against the context
         // without `job`, like the seed's KubernetesJobOperator template_fields.
         ctx.job = self.renderer.render_value(&raw_job, &ctx).map_err(fail)?;
@@ -199,19 +229,16 @@ impl Renderable<'_> {
         if let Some(r) = &t.config_map_key_ref {
             return match self.config_templates.get(&(r.name.clone(), r.key.clone())) {
                 Some(text) => Ok(TemplateSource::config_map(&r.name, &r.key, text.clone())),
-                None => Err(RenderFailure {
-                    reason: "TemplateNotFound",
-                    message: format!("ConfigMap {} has no key {}", r.name, r.key),
+                None => Err(RenderFailure::MissingConfigMapKey {
+                    config_map: r.name.clone(),
+                    key: r.key.clone(),
                 }),
             };
         }
         let name = t.builtin.as_deref().unwrap_or("job");
         name.parse::<Builtin>()
             .map(TemplateSource::Builtin)
-            .map_err(|e| RenderFailure {
-                reason: "TemplateNotFound",
-                message: e.to_string(),
-            })
+            .map_err(RenderFailure::Render)
     }
 
     fn identity(&self, name: &str, step: &Step, child: &ChildSpec<'_>) -> Identity {

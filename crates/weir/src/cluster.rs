@@ -188,7 +188,7 @@ async fn wait(api: &Api<PipelineRun>, name: &str) -> ExitCode {
             if seen.get(&s.name) != Some(&key) {
                 let detail = s
                     .reason
-                    .as_deref()
+                    .as_ref()
                     .filter(|_| s.phase != weir_api::v1alpha1::StepPhase::Running)
                     .map(|r| format!(" ({r})"))
                     .unwrap_or_default();
@@ -331,7 +331,7 @@ fn step_row(st: &StepStatus, now: jiff::Timestamp) -> [String; 6] {
             let m: String = m.chars().take(60).collect();
             format!("{r}: {m}")
         }
-        (Some(r), _) => r.clone(),
+        (Some(r), _) => r.to_string(),
         _ => String::new(),
     };
     [

@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::Value;
 use weir_api::conditions as cond;
+use weir_api::reason::{EventReason, WeirReason};
 use weir_api::v1alpha1::{
     ConcurrencyPolicy, DeletePolicy, PipelineRunStatus, PipelineSpec, RunPhase, Step, StepPhase,
     StepStatus,
@@ -47,7 +48,7 @@ pub fn plan(obs: &Observed<'_>, renderer: &Renderer) -> Plan {
         if !p.admit() {
             if obs.run.spec.cancel && !p.status.phase.is_finished() {
                 p.cancel(
-                    "Cancelled",
+                    WeirReason::Cancelled,
                     "cancelled by spec.cancel before it started".into(),
                 );
                 p.delete_live_children(|_| true);
@@ -78,10 +79,10 @@ pub fn plan(obs: &Observed<'_>, renderer: &Renderer) -> Plan {
         return p.finish();
     }
     if obs.run.spec.cancel {
-        p.cancel("Cancelled", "cancelled by spec.cancel".into());
+        p.cancel(WeirReason::Cancelled, "cancelled by spec.cancel".into());
     } else if p.replaced(&spec) {
         p.cancel(
-            "Replaced",
+            WeirReason::Replaced,
             "replaced by a newer run (concurrency policy Replace)".into(),
         );
     } else if !p.run_timed_out(&spec) {
@@ -130,9 +131,8 @@ impl<'a> Planner<'a> {
         )
     }
 
-    fn event(&mut self, warning: bool, reason: &'static str, message: String) {
-        // Everything worth an Event is worth showing in the status at once, except a start.
-        if reason != "Started" {
+    fn event(&mut self, warning: bool, reason: EventReason, message: String) {
+        if reason.urgent() {
             self.plan.urgent = true;
         }
         self.plan.events.push(Event {
@@ -218,7 +218,7 @@ impl<'a> Planner<'a> {
                 self.settle(
                     i,
                     StepPhase::Skipped,
-                    "TriggerRule",
+                    WeirReason::TriggerRule,
                     format!("trigger rule {:?} not met", spec.steps[i].trigger_rule),
                 );
             }
@@ -232,7 +232,7 @@ impl<'a> Planner<'a> {
                 self.settle(
                     i,
                     StepPhase::UpstreamFailed,
-                    "UpstreamFailed",
+                    WeirReason::UpstreamFailed,
                     format!("upstream failed: {}", failed.join(", ")),
                 );
             }
@@ -255,7 +255,7 @@ impl<'a> Planner<'a> {
                             self.settle(
                                 i,
                                 StepPhase::Skipped,
-                                "NoItems",
+                                WeirReason::NoItems,
                                 "forEach has no items".into(),
                             );
                             continue;
@@ -271,8 +271,17 @@ impl<'a> Planner<'a> {
                             items.insert(step.name.clone(), v);
                         }
                         Err(msg) => {
-                            self.settle(i, StepPhase::Failed, "InvalidForEach", msg.clone());
-                            self.event(true, "StepFailed", format!("step {}: {msg}", step.name));
+                            self.settle(
+                                i,
+                                StepPhase::Failed,
+                                WeirReason::InvalidForEach,
+                                msg.clone(),
+                            );
+                            self.event(
+                                true,
+                                EventReason::StepFailed,
+                                format!("step {}: {msg}", step.name),
+                            );
                             continue;
                         }
                     }
@@ -360,7 +369,7 @@ impl<'a> Planner<'a> {
             .map_err(|e| format!("result of step {from}: {e}"))
     }
 
-    fn settle(&mut self, i: usize, phase: StepPhase, reason: &str, message: String) {
+    fn settle(&mut self, i: usize, phase: StepPhase, reason: WeirReason, message: String) {
         self.plan.urgent = true;
         let s = &mut self.status.steps[i];
         s.phase = phase;
@@ -392,7 +401,7 @@ impl<'a> Planner<'a> {
                     Some((step, s)) => format!(
                         "step {} failed: {}",
                         step.name,
-                        s.reason.clone().unwrap_or_default()
+                        s.reason.as_ref().map(|r| r.as_str()).unwrap_or_default()
                     ),
                     None => "a step failed".into(),
                 };
@@ -475,7 +484,7 @@ impl StepEnv for Env<'_, '_, '_> {
     fn delete(&mut self, c: ChildRef) {
         self.p.plan.delete.push(c);
     }
-    fn event(&mut self, warning: bool, reason: &'static str, message: String) {
+    fn event(&mut self, warning: bool, reason: EventReason, message: String) {
         self.p.event(warning, reason, message);
     }
     fn requeue(&mut self, d: Duration) {

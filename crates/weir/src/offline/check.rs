@@ -6,9 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
+use weir_api::reason::WeirReason;
 use weir_api::v1alpha1::{PipelineRunSpec, PipelineSpec, Step};
 use weir_core::Problem;
-use weir_core::render::{Renderable, RunRef};
+use weir_core::render::{RenderFailure, Renderable, RunRef};
 use weir_core::validate::{resolve_params, validate_pipeline};
 use weir_render::Renderer;
 
@@ -32,11 +33,29 @@ pub(crate) struct Env<'a> {
     pub pipelines: BTreeMap<(String, String), &'a PipelineSpec>,
 }
 
+/// A problem, and where inside an inline template it is when a template failed there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Found {
+    /// The problem.
+    pub problem: Problem,
+    /// The line of the template the render failure names, 1-based.
+    pub template_line: Option<usize>,
+}
+
+impl From<Problem> for Found {
+    fn from(problem: Problem) -> Self {
+        Found {
+            problem,
+            template_line: None,
+        }
+    }
+}
+
 /// Problems, and notes about what could not be checked.
 #[derive(Debug, Default)]
 pub(crate) struct Outcome {
     /// Things to fix.
-    pub problems: Vec<Problem>,
+    pub problems: Vec<Found>,
     /// Things left unchecked, and why.
     pub notes: Vec<Problem>,
 }
@@ -46,9 +65,10 @@ pub(crate) fn check(env: &Env<'_>, r: &Resource<'_>) -> Outcome {
     let mut out = Outcome::default();
     match &r.spec {
         Some(Spec::Pipeline(spec)) => {
+            let problems = pinpoint(spec, "spec", validate_pipeline(spec, "spec"));
+            out.problems.extend(problems.into_iter().map(Found::from));
             out.problems
-                .extend(pinpoint(spec, "spec", validate_pipeline(spec, "spec")));
-            out.problems.extend(triggers(spec));
+                .extend(triggers(spec).into_iter().map(Found::from));
             let params = default_params(spec);
             templates(env, r, spec, "spec", r.name(), &params, &mut out);
         }
@@ -81,20 +101,21 @@ pub(crate) fn check(env: &Env<'_>, r: &Resource<'_>) -> Outcome {
 fn check_run(env: &Env<'_>, r: &Resource<'_>, run: &PipelineRunSpec, out: &mut Outcome) {
     let pipeline = match (&run.pipeline, &run.pipeline_ref) {
         (Some(_), Some(_)) | (None, None) => {
-            out.problems.push(problem(
-                "spec",
-                "set exactly one of pipelineRef and pipeline",
-            ));
+            out.problems
+                .push(problem("spec", "set exactly one of pipelineRef and pipeline").into());
             return;
         }
         (Some(inline), None) => {
             let problems = validate_pipeline(inline, "spec.pipeline");
-            out.problems
-                .extend(pinpoint(inline, "spec.pipeline", problems));
+            out.problems.extend(
+                pinpoint(inline, "spec.pipeline", problems)
+                    .into_iter()
+                    .map(Found::from),
+            );
             out.problems
                 .extend(triggers(inline).into_iter().map(|mut p| {
                     p.path = p.path.replacen("spec.", "spec.pipeline.", 1);
-                    p
+                    Found::from(p)
                 }));
             inline.as_ref()
         }
@@ -112,7 +133,7 @@ fn check_run(env: &Env<'_>, r: &Resource<'_>, run: &PipelineRunSpec, out: &mut O
     let params = match resolve_params(pipeline, &run.params) {
         Ok(p) => p,
         Err(problems) => {
-            out.problems.extend(problems);
+            out.problems.extend(problems.into_iter().map(Found::from));
             let mut p = default_params(pipeline);
             p.extend(run.params.clone());
             p
@@ -253,8 +274,8 @@ fn templates(
     for (i, step) in spec.steps.iter().enumerate() {
         let at = format!("{root}.steps[{i}]");
         // A step weir-core already found wrong would only fail again, less clearly.
-        let flawed = out.problems.iter().any(|p| {
-            p.path.strip_prefix(&at).is_some_and(|rest| {
+        let flawed = out.problems.iter().any(|f| {
+            f.problem.path.strip_prefix(&at).is_some_and(|rest| {
                 (rest.is_empty() || rest.starts_with('.')) && !rest.starts_with(".dependsOn")
             })
         });
@@ -270,27 +291,25 @@ fn templates(
             let failure = match e {
                 StepError::Render { failure, .. } => failure,
                 StepError::Items(msg) => {
-                    out.problems.push(problem(format!("{at}.forEach"), msg));
+                    out.problems
+                        .push(problem(format!("{at}.forEach"), msg).into());
                     continue;
                 }
                 StepError::NeedsResult { .. } => continue,
             };
-            if failure.reason == "TemplateNotFound"
-                && let Some(cm) = missing_config_map(env, step)
-            {
+            let not_found = failure.reason() == WeirReason::TemplateNotFound;
+            if not_found && let Some(cm) = missing_config_map(env, step) {
                 out.notes.push(problem(
                     format!("{at}.{}.template", step.kind()),
                     format!("template not checked: ConfigMap {cm} is not among the checked files (add it with -f)"),
                 ));
                 continue;
             }
-            if (runtime_items || mentions_results(&failure.message))
-                && !is_definite(&failure.message)
-            {
+            if (runtime_items || mentions_results(&failure)) && !is_definite(&failure) {
                 // It depends on values only a run has (an item, an upstream result).
                 continue;
             }
-            let path = if failure.reason == "TemplateNotFound" {
+            let path = if not_found {
                 let t = format!("{at}.{}.template", step.kind());
                 if r.doc.has(&t) {
                     t
@@ -298,14 +317,14 @@ fn templates(
                     format!("{at}.{}", step.kind())
                 }
             } else {
-                failure_path(r, &at, step, &failure.message)
+                failure_path(r, &at, step, &failure)
             };
-            if !out
-                .problems
-                .iter()
-                .any(|p| p.path == path && p.message == failure.message)
-            {
-                out.problems.push(problem(path, failure.message));
+            let found = Found {
+                problem: problem(path, failure.to_string()),
+                template_line: failure.template_error().and_then(|t| t.line),
+            };
+            if !out.problems.contains(&found) {
+                out.problems.push(found);
             }
         }
     }
@@ -318,7 +337,7 @@ fn standalone(env: &Env<'_>, input: &StandaloneInput<'_>, out: &mut Outcome) {
         } else {
             "spec"
         };
-        if f.reason == "TemplateNotFound"
+        if f.reason() == WeirReason::TemplateNotFound
             && let Some(r) = input.template.and_then(|t| t.config_map_key_ref.as_ref())
             && !env.templates.keys().any(|(cm, _)| *cm == r.name)
         {
@@ -328,7 +347,7 @@ fn standalone(env: &Env<'_>, input: &StandaloneInput<'_>, out: &mut Outcome) {
             ));
             return;
         }
-        out.problems.push(problem(path, f.message));
+        out.problems.push(problem(path, f.to_string()).into());
     }
 }
 
@@ -338,36 +357,36 @@ fn missing_config_map(env: &Env<'_>, step: &Step) -> Option<String> {
     (!env.templates.keys().any(|(cm, _)| cm == name)).then(|| name.clone())
 }
 
-/// The undefined expression of a render failure (`undefined value item.files`), if any.
-fn undefined(message: &str) -> Option<&str> {
-    message
-        .rsplit_once("undefined value ")
-        .map(|(_, expr)| expr.trim())
+/// The undefined expression of a render failure (`item.files`), if any.
+fn undefined(failure: &RenderFailure) -> Option<&str> {
+    failure
+        .template_error()
+        .and_then(|t| t.undefined.as_deref())
+        .map(str::trim)
 }
 
 /// A failure that does not depend on run-time values: a syntax error, or an undefined name
 /// other than `item` and `results`.
-fn is_definite(message: &str) -> bool {
-    if message.contains("syntax error") {
+fn is_definite(failure: &RenderFailure) -> bool {
+    if failure.template_error().is_some_and(|t| t.syntax) {
         return true;
     }
-    undefined(message).is_some_and(|e| !e.starts_with("item") && !e.starts_with("results"))
+    undefined(failure).is_some_and(|e| !e.starts_with("item") && !e.starts_with("results"))
 }
 
-fn mentions_results(message: &str) -> bool {
-    undefined(message).is_some_and(|e| e.starts_with("results"))
+fn mentions_results(failure: &RenderFailure) -> bool {
+    undefined(failure).is_some_and(|e| e.starts_with("results"))
 }
 
 /// Where a render failure is best reported: a templated value's own field (`args[1]`,
 /// `env.RUN_DATE`) when the document has it, else the step's kind.
-fn failure_path(r: &Resource<'_>, at: &str, step: &Step, message: &str) -> String {
+fn failure_path(r: &Resource<'_>, at: &str, step: &Step, failure: &RenderFailure) -> String {
     let kind = step.kind();
     let base = format!("{at}.{kind}");
-    let Some(name) = message
-        .strip_prefix("template \"")
-        .and_then(|rest| rest.split_once('"'))
-        .map(|(name, _)| name)
-    else {
+    let RenderFailure::Render(err) = failure else {
+        return base;
+    };
+    let Some(name) = err.template() else {
         return base;
     };
     if name == "inline" || name.starts_with("configmap/") {

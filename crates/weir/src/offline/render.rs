@@ -150,10 +150,7 @@ pub(crate) fn render_standalone(
     templates: &BTreeMap<(String, String), String>,
     input: &StandaloneInput<'_>,
 ) -> Result<Manifest, RenderFailure> {
-    let fail = |e: weir_render::RenderError| RenderFailure {
-        reason: "TemplateError",
-        message: e.to_string(),
-    };
+    let fail = RenderFailure::Render;
     let (kind, builtin) = match input.kind {
         Standalone::SparkJob => ("SparkJob", Builtin::Spark),
         Standalone::DbtRun => ("DbtRun", Builtin::Dbt),
@@ -227,9 +224,9 @@ fn template_source(
     if let Some(r) = &t.config_map_key_ref {
         return match templates.get(&(r.name.clone(), r.key.clone())) {
             Some(text) => Ok(TemplateSource::config_map(&r.name, &r.key, text.clone())),
-            None => Err(RenderFailure {
-                reason: "TemplateNotFound",
-                message: format!("ConfigMap {} has no key {}", r.name, r.key),
+            None => Err(RenderFailure::MissingConfigMapKey {
+                config_map: r.name.clone(),
+                key: r.key.clone(),
             }),
         };
     }
@@ -238,10 +235,7 @@ fn template_source(
         Some(name) => name
             .parse::<Builtin>()
             .map(TemplateSource::Builtin)
-            .map_err(|e| RenderFailure {
-                reason: "TemplateNotFound",
-                message: e.to_string(),
-            }),
+            .map_err(RenderFailure::Render),
     }
 }
 

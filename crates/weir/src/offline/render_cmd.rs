@@ -7,9 +7,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 use serde_json::Value;
+use weir_api::reason::WeirReason;
 use weir_api::v1alpha1::PipelineSpec;
 use weir_core::Problem;
-use weir_core::render::{Renderable, RunRef};
+use weir_core::render::{RenderFailure, Renderable, RunRef};
 use weir_core::validate::{resolve_params, validate_pipeline};
 use weir_render::Renderer;
 
@@ -346,8 +347,8 @@ impl<'e> RenderEnv<'e> {
                         out.errors.push(format!(
                             "error: {source}, step {}{item}: {}{}",
                             step.name,
-                            failure.message,
-                            not_found_hint(failure.reason)
+                            failure,
+                            not_found_hint(&failure)
                         ));
                     }
                 }
@@ -358,11 +359,9 @@ impl<'e> RenderEnv<'e> {
     fn standalone(&self, input: &StandaloneInput<'_>, source: &str, out: &mut Output) {
         match render_standalone(self.renderer, self.templates, input) {
             Ok(m) => push_yaml(out, source, &m),
-            Err(f) => out.errors.push(format!(
-                "error: {source}: {}{}",
-                f.message,
-                not_found_hint(f.reason)
-            )),
+            Err(f) => out
+                .errors
+                .push(format!("error: {source}: {}{}", f, not_found_hint(&f))),
         }
     }
 }
@@ -385,8 +384,8 @@ fn push_yaml(out: &mut Output, label: &str, m: &weir_core::Manifest) {
 }
 
 /// Templates from ConfigMaps come from the files given: say so when one is missing.
-fn not_found_hint(reason: &str) -> &'static str {
-    if reason == "TemplateNotFound" {
+fn not_found_hint(failure: &RenderFailure) -> &'static str {
+    if failure.reason() == WeirReason::TemplateNotFound {
         " (render reads ConfigMaps from the files given: add the one holding it with -f)"
     } else {
         ""
