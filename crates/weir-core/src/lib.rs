@@ -6,6 +6,7 @@
 //! gathers what it observed, passes the time in, and carries out the returned plan. That is
 //! what makes every decision testable as plain data.
 
+pub mod check;
 pub mod conditions;
 pub mod duration;
 pub mod graph;
@@ -14,6 +15,7 @@ pub mod observe;
 pub mod pipeline;
 mod plan;
 pub mod render;
+pub mod standalone;
 pub mod state;
 mod steps;
 pub mod validate;

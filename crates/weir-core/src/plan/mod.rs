@@ -15,7 +15,6 @@ use weir_api::v1alpha1::{
     ConcurrencyPolicy, DeletePolicy, PipelineRunStatus, PipelineSpec, RunPhase, Step, StepPhase,
     StepStatus,
 };
-use weir_dag::fanout::{DEFAULT_MAX_ITEMS, items_from_literal, items_from_result};
 use weir_dag::{Graph, RunOutcome};
 use weir_render::Renderer;
 
@@ -24,6 +23,7 @@ use crate::duration::parse_duration;
 use crate::graph::{dag_nodes, node_state};
 use crate::observe::{ChildRef, Event, Manifest, Observed, ObservedChild, Plan};
 use crate::render::{ChildSpec, RenderFailure, Renderable, RunRef};
+use crate::standalone::{ItemsError, for_each_items};
 use crate::steps::{self, Instance, StepEnv, add, elapsed_since, truncate};
 use crate::validate::{Problem, resolve_params, validate_pipeline};
 
@@ -347,26 +347,22 @@ impl<'a> Planner<'a> {
     }
 
     fn items_of(&self, step: &Step) -> Result<Vec<Value>, String> {
-        let Some(fe) = &step.for_each else {
-            return Ok(Vec::new());
-        };
-        if let Some(items) = &fe.items {
-            return items_from_literal(items.clone(), DEFAULT_MAX_ITEMS).map_err(|e| e.to_string());
-        }
-        let from = fe.from_step.as_deref().unwrap_or_default();
-        let result = self
+        // Only the step it fans out over matters: its recorded result, whatever its phase.
+        let from = step.for_each.as_ref().and_then(|f| f.from_step.as_deref());
+        let results: BTreeMap<String, Value> = self
             .status
             .steps
             .iter()
-            .find(|s| s.name == from)
-            .and_then(|s| s.result.clone());
-        let text = match result {
-            Some(Value::String(s)) => s,
-            Some(v) => v.to_string(),
-            None => return Err(format!("step {from} has no result to iterate over")),
-        };
-        items_from_result(&text, fe.key.as_deref(), DEFAULT_MAX_ITEMS)
-            .map_err(|e| format!("result of step {from}: {e}"))
+            .filter(|s| Some(s.name.as_str()) == from)
+            .filter_map(|s| s.result.clone().map(|r| (s.name.clone(), r)))
+            .collect();
+        match for_each_items(step, &results) {
+            Ok(items) => Ok(items.unwrap_or_default()),
+            Err(ItemsError::NeedsResult { from }) => {
+                Err(format!("step {from} has no result to iterate over"))
+            }
+            Err(ItemsError::Invalid(msg)) => Err(msg),
+        }
     }
 
     fn settle(&mut self, i: usize, phase: StepPhase, reason: WeirReason, message: String) {

@@ -9,9 +9,9 @@ use clap::Args;
 
 use super::check::{Env, Found, check};
 use weir_core::Problem;
+use weir_core::check::{CheckInputs, shared_renderer};
 
 use super::documents::{Document, Finding, Source, load};
-use super::render::renderer;
 use super::resources::{Resource, Spec, read};
 use super::schema::Schemas;
 
@@ -44,8 +44,10 @@ pub fn check_sources(sources: &[Source]) -> Report {
     let resources: Vec<Resource<'_>> = docs.iter().map(|d| read(d, schemas)).collect();
     let templates = config_templates(&resources);
     let mut env = Env {
-        renderer: renderer(),
-        templates: &templates,
+        inputs: CheckInputs {
+            renderer: shared_renderer(),
+            config_templates: &templates,
+        },
         pipelines: BTreeMap::new(),
     };
     for r in &resources {

@@ -10,16 +10,17 @@ use serde_json::Value;
 use weir_api::reason::WeirReason;
 use weir_api::v1alpha1::PipelineSpec;
 use weir_core::Problem;
+use weir_core::check::{PREVIEW_START_TIME, PREVIEW_UID, shared_renderer};
 use weir_core::render::{RenderFailure, Renderable, RunRef};
+use weir_core::standalone::{
+    ItemsError, StandaloneInput, StepError, render_standalone, render_step,
+};
 use weir_core::validate::{resolve_params, validate_pipeline};
 use weir_render::Renderer;
 
 use super::check_cmd::{config_templates, read_sources};
 use super::documents::{Finding, load};
-use super::render::{
-    FAKE_UID, Standalone, StandaloneInput, StepError, fixed_start_time, render_standalone,
-    render_step, renderer, to_yaml,
-};
+use super::render::{standalone_input, to_yaml};
 use super::resources::{Resource, Spec, read};
 use super::schema::{Schemas, suggest};
 
@@ -115,7 +116,7 @@ fn render(args: &RenderArgs) -> Result<Output, Vec<String>> {
     let templates = config_templates(&resources);
     let env = RenderEnv {
         args,
-        renderer: renderer(),
+        renderer: shared_renderer(),
         templates: &templates,
         given: &given,
         results: &results,
@@ -236,25 +237,10 @@ impl<'e> RenderEnv<'e> {
                 };
                 self.pipeline(target, out);
             }
-            Some(Spec::SparkJob(spec)) => {
-                let input = StandaloneInput {
-                    kind: Standalone::SparkJob,
-                    name: r.name(),
-                    namespace: r.namespace(),
-                    spec: serde_json::to_value(spec).unwrap_or_default(),
-                    template: spec.template.as_ref(),
-                };
-                self.standalone(&input, &source, out);
-            }
-            Some(Spec::DbtRun(spec)) => {
-                let input = StandaloneInput {
-                    kind: Standalone::DbtRun,
-                    name: r.name(),
-                    namespace: r.namespace(),
-                    spec: serde_json::to_value(spec).unwrap_or_default(),
-                    template: spec.template.as_ref(),
-                };
-                self.standalone(&input, &source, out);
+            Some(Spec::SparkJob(_) | Spec::DbtRun(_)) => {
+                if let Some(input) = standalone_input(r) {
+                    self.standalone(&input, &source, out);
+                }
             }
             Some(Spec::ConfigMap(_)) | None => return false,
         }
@@ -313,10 +299,10 @@ impl<'e> RenderEnv<'e> {
             spec,
             run: RunRef {
                 name: &run,
-                uid: FAKE_UID,
+                uid: PREVIEW_UID,
                 namespace: r.namespace(),
                 pipeline,
-                start_time: Some(fixed_start_time()),
+                start_time: Some(PREVIEW_START_TIME),
             },
             params: &params,
             results: self.results.clone(),
@@ -334,12 +320,12 @@ impl<'e> RenderEnv<'e> {
                         let label = format!("{source}, step {}{item}", step.name);
                         push_yaml(out, &label, &c.manifest);
                     }
-                    Err(StepError::NeedsResult { from }) => out.notes.push(format!(
+                    Err(StepError::Items(ItemsError::NeedsResult { from })) => out.notes.push(format!(
                         "{source}, step {}: fans out over the result of step {from}, which exists only at run time; \
                          pass --result {from}=JSON to render it",
                         step.name
                     )),
-                    Err(StepError::Items(msg)) => {
+                    Err(StepError::Items(ItemsError::Invalid(msg))) => {
                         out.errors.push(format!("error: {source}, step {}: forEach: {msg}", step.name));
                     }
                     Err(StepError::Render { index, failure }) => {
