@@ -49,11 +49,14 @@ pub struct RenderArgs {
 }
 
 /// What one render produced: YAML documents, and what went wrong.
-#[derive(Default)]
-struct Output {
-    yaml: String,
-    errors: Vec<String>,
-    notes: Vec<String>,
+#[derive(Debug, Default)]
+pub struct Rendered {
+    /// The manifests, as multi-document YAML (`---` and a `# Source:` line before each).
+    pub yaml: String,
+    /// Lines for stderr about what did not render (`error: …`).
+    pub errors: Vec<String>,
+    /// Lines for stderr about what was left out, and why.
+    pub notes: Vec<String>,
     /// Whether `--step` matched a step of some pipeline.
     step_found: bool,
     /// Step names seen, for suggestions.
@@ -62,7 +65,7 @@ struct Output {
 
 /// `weir render`.
 pub fn run(args: &RenderArgs) -> ExitCode {
-    match render(args) {
+    match render_files(args) {
         Ok(out) => {
             for n in &out.notes {
                 eprintln!("note: {n}");
@@ -86,7 +89,9 @@ pub fn run(args: &RenderArgs) -> ExitCode {
     }
 }
 
-fn render(args: &RenderArgs) -> Result<Output, Vec<String>> {
+/// Renders what `args` names; `Err` holds the lines to print when nothing could be
+/// rendered at all (unreadable files, schema problems, bad flags).
+pub fn render_files(args: &RenderArgs) -> Result<Rendered, Vec<String>> {
     let given = key_values(&args.params, "-p", "KEY=VALUE")?;
     let mut results = BTreeMap::new();
     for (step, text) in key_values(&args.results, "--result", "STEP=JSON")? {
@@ -122,7 +127,7 @@ fn render(args: &RenderArgs) -> Result<Output, Vec<String>> {
         results: &results,
         resources: &resources,
     };
-    let mut out = Output::default();
+    let mut out = Rendered::default();
     let mut rendered_any = false;
     for r in &resources {
         rendered_any |= env.resource(r, &mut out);
@@ -179,7 +184,7 @@ struct RunTarget<'a> {
 
 impl<'e> RenderEnv<'e> {
     /// Renders one resource into `out`; false when it is not something that renders.
-    fn resource(&self, r: &'e Resource<'e>, out: &mut Output) -> bool {
+    fn resource(&self, r: &'e Resource<'e>, out: &mut Rendered) -> bool {
         let source = format!("{}, {}", r.doc.file, r.title());
         match &r.spec {
             Some(Spec::Pipeline(spec)) => {
@@ -261,7 +266,7 @@ impl<'e> RenderEnv<'e> {
         })
     }
 
-    fn pipeline(&self, t: RunTarget<'_>, out: &mut Output) {
+    fn pipeline(&self, t: RunTarget<'_>, out: &mut Rendered) {
         let RunTarget {
             r,
             holder,
@@ -342,7 +347,7 @@ impl<'e> RenderEnv<'e> {
         }
     }
 
-    fn standalone(&self, input: &StandaloneInput<'_>, source: &str, out: &mut Output) {
+    fn standalone(&self, input: &StandaloneInput<'_>, source: &str, out: &mut Rendered) {
         match render_standalone(self.renderer, self.templates, input) {
             Ok(m) => push_yaml(out, source, &m),
             Err(f) => out
@@ -352,7 +357,7 @@ impl<'e> RenderEnv<'e> {
     }
 }
 
-fn push_yaml(out: &mut Output, label: &str, m: &weir_core::Manifest) {
+fn push_yaml(out: &mut Rendered, label: &str, m: &weir_core::Manifest) {
     match to_yaml(m) {
         Ok(yaml) => {
             out.yaml.push_str("---\n# Source: ");

@@ -8,3 +8,4 @@ mod agreement;
 mod cli;
 mod examples;
 mod support;
+mod verbs;
