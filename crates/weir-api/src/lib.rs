@@ -9,6 +9,7 @@
 
 pub mod conditions;
 pub mod labels;
+pub mod reason;
 pub mod v1alpha1;
 
 /// The API group of every weir resource.

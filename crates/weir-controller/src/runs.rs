@@ -376,7 +376,7 @@ async fn written(ctx: &Ctx<RunState>, run: &PipelineRun, old: &PipelineRunStatus
     let events: Vec<&weir_core::Event> = plan
         .events
         .iter()
-        .filter(|e| e.warning || normal || !matches!(e.reason, "Started" | "Succeeded"))
+        .filter(|e| e.warning || normal || !e.reason.routine())
         .collect();
     crate::events::publish(&ctx.recorder, run, "Reconcile", &events).await;
     if plan.status.phase.is_finished() && !old.phase.is_finished() {

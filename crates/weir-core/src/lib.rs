@@ -6,6 +6,7 @@
 //! gathers what it observed, passes the time in, and carries out the returned plan. That is
 //! what makes every decision testable as plain data.
 
+pub mod check;
 pub mod conditions;
 pub mod duration;
 pub mod graph;
@@ -14,11 +15,12 @@ pub mod observe;
 pub mod pipeline;
 mod plan;
 pub mod render;
+pub mod standalone;
 pub mod state;
 mod steps;
 pub mod validate;
 
 pub use observe::{ChildKind, ChildRef, Event, Manifest, Observed, ObservedChild, Plan, Sibling};
 pub use plan::{MAX_STATUS_BYTES, STATUS_TOO_LARGE, deadline, plan, too_large};
-pub use steps::{MAX_STEP_RESULTS_BYTES, RESULT_TOO_LARGE};
+pub use steps::MAX_STEP_RESULTS_BYTES;
 pub use validate::Problem;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::Job;
+use weir_api::reason::EventReason;
 use weir_api::v1alpha1::{Pipeline, PipelineRun, PipelineRunStatus, RunPhase};
 
 use crate::state::ChildState;
@@ -111,8 +112,8 @@ pub struct ChildRef {
 pub struct Event {
     /// Warning (something went wrong) or Normal.
     pub warning: bool,
-    /// CamelCase, bounded set (also a metric label).
-    pub reason: &'static str,
+    /// A bounded set (also a metric label).
+    pub reason: EventReason,
     /// Human text; never contains secret values (templates' env values are not echoed).
     pub message: String,
 }

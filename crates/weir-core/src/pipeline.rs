@@ -1,16 +1,18 @@
 //! Decisions about a Pipeline as a whole: is its spec valid, how many of its runs are
 //! active, and which finished runs to delete (history limits, `ttlSecondsAfterFinished`).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use weir_api::conditions as cond;
+use weir_api::reason::EventReason;
 use weir_api::v1alpha1::{Pipeline, PipelineStatus, RunPhase};
 
+use crate::check::{CheckInputs, check_pipeline, shared_renderer};
 use crate::conditions::set as set_condition;
 use crate::observe::Event;
 use crate::steps::{add, elapsed_since, truncate};
-use crate::validate::validate_pipeline;
 
 /// One run of the pipeline, as the pipeline controller sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,14 +40,39 @@ pub struct PipelinePlan {
     pub requeue_after: Option<Duration>,
 }
 
-/// Plans one reconcile of a Pipeline given all its runs.
+/// Plans one reconcile of a Pipeline given all its runs, checking its templates with no
+/// ConfigMap texts: a step whose template lives in a ConfigMap is not checked (see
+/// [`plan_pipeline_with`]).
 pub fn plan_pipeline(pipeline: &Pipeline, runs: &[RunSummary], now: Timestamp) -> PipelinePlan {
+    let none = BTreeMap::new();
+    let inputs = CheckInputs {
+        renderer: shared_renderer(),
+        config_templates: &none,
+    };
+    plan_pipeline_with(pipeline, runs, now, &inputs)
+}
+
+/// Plans one reconcile of a Pipeline given all its runs. `Valid` is
+/// [`check_pipeline`]'s answer, the very one `weir check` gives for the same spec and
+/// ConfigMaps.
+pub fn plan_pipeline_with(
+    pipeline: &Pipeline,
+    runs: &[RunSummary],
+    now: Timestamp,
+    inputs: &CheckInputs<'_>,
+) -> PipelinePlan {
     let mut plan = PipelinePlan {
         status: pipeline.status.clone().unwrap_or_default(),
         ..Default::default()
     };
     let generation = pipeline.metadata.generation;
-    let problems = validate_pipeline(&pipeline.spec, "spec");
+    let name = pipeline.metadata.name.as_deref().unwrap_or_default();
+    let namespace = pipeline.metadata.namespace.as_deref().unwrap_or_default();
+    let problems: Vec<_> = check_pipeline(name, namespace, &pipeline.spec, inputs)
+        .problems
+        .into_iter()
+        .map(|f| f.problem)
+        .collect();
     if problems.is_empty() {
         set_condition(
             &mut plan.status.conditions,
@@ -76,7 +103,7 @@ pub fn plan_pipeline(pipeline: &Pipeline, runs: &[RunSummary], now: Timestamp) -
         ) {
             plan.events.push(Event {
                 warning: true,
-                reason: "InvalidSpec",
+                reason: EventReason::InvalidSpec,
                 message: msg,
             });
         }

@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use serde_json::{Map, Value, json};
 use weir_api::labels;
+use weir_api::reason::WeirReason;
 use weir_api::v1alpha1::{PipelineSpec, Step, TemplateRef};
 use weir_render::{Builtin, Identity, RenderContext, Renderer, RunInfo, StepInfo, TemplateSource};
 
@@ -43,12 +44,44 @@ pub struct ChildSpec<'a> {
 }
 
 /// Why a child could not be rendered. Not retried: the same inputs fail the same way.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenderFailure {
-    /// `TemplateError` or `TemplateNotFound`.
-    pub reason: &'static str,
-    /// What the renderer said (template, line, column, undefined name).
-    pub message: String,
+///
+/// It keeps weir-render's structured error, so a caller that needs the template, line,
+/// column or undefined name (`weir check`) reads them instead of parsing the message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderFailure {
+    /// A template from a ConfigMap that was not provided (it, or its key, does not exist).
+    #[error("ConfigMap {config_map} has no key {key}")]
+    MissingConfigMapKey {
+        /// The ConfigMap named.
+        config_map: String,
+        /// The key named.
+        key: String,
+    },
+    /// weir-render refused: an unknown built-in, a template error, a bad manifest.
+    #[error("{0}")]
+    Render(#[from] weir_render::RenderError),
+}
+
+impl RenderFailure {
+    /// The step reason it gives: `TemplateNotFound` for a template that does not exist,
+    /// `TemplateError` for one that does not render.
+    pub fn reason(&self) -> WeirReason {
+        match self {
+            RenderFailure::MissingConfigMapKey { .. }
+            | RenderFailure::Render(weir_render::RenderError::UnknownBuiltin(_)) => {
+                WeirReason::TemplateNotFound
+            }
+            RenderFailure::Render(_) => WeirReason::TemplateError,
+        }
+    }
+
+    /// The template error, when the template itself failed (syntax or rendering).
+    pub fn template_error(&self) -> Option<&weir_render::TemplateError> {
+        match self {
+            RenderFailure::Render(weir_render::RenderError::Template(t)) => Some(t),
+            _ => None,
+        }
+    }
 }
 
 /// Inputs shared by every child of one reconcile.
@@ -93,10 +126,7 @@ impl Renderable<'_> {
             results: self.results.clone(),
         };
         let (raw_job, envs, template) = self.job_values(step, &name);
-        let fail = |e: weir_render::RenderError| RenderFailure {
-            reason: "TemplateError",
-            message: e.to_string(),
-        };
+        let fail = RenderFailure::Render;
         // Templated strings (command, args, env values, jobArgs) render against the context
         // without `job`, like the seed's KubernetesJobOperator template_fields.
         ctx.job = self.renderer.render_value(&raw_job, &ctx).map_err(fail)?;
@@ -105,17 +135,10 @@ impl Renderable<'_> {
             .render_value(&serde_json::to_value(envs).unwrap_or_default(), &ctx)
             .map_err(fail)?;
         ctx.envs = serde_json::from_value(envs).unwrap_or_default();
-        let source = self.source(&template)?;
+        let source = template_source(Some(&template), Builtin::Job, self.config_templates)?;
         let identity = self.identity(&name, step, child);
-        if produces_job(step, &source) {
-            let mut job = self.renderer.render_job(&source, &ctx).map_err(fail)?;
-            weir_render::stamp_job(&mut job, &identity);
-            Ok(Manifest::Job(Box::new(job)))
-        } else {
-            let mut obj = self.renderer.render_manifest(&source, &ctx).map_err(fail)?;
-            weir_render::stamp_manifest(&mut obj, &identity).map_err(fail)?;
-            Ok(Manifest::Object(obj))
-        }
+        let inline_job = step.job.is_some() || step.dbt.is_some();
+        render_stamped(self.renderer, &source, &ctx, &identity, inline_job)
     }
 
     /// The `job` value, the `envs` map and the template reference for a step.
@@ -189,31 +212,6 @@ impl Renderable<'_> {
         (Value::Object(job), envs, template)
     }
 
-    fn source(&self, t: &TemplateRef) -> Result<TemplateSource, RenderFailure> {
-        if let Some(text) = &t.inline {
-            return Ok(TemplateSource::Inline {
-                name: "inline".into(),
-                text: text.clone(),
-            });
-        }
-        if let Some(r) = &t.config_map_key_ref {
-            return match self.config_templates.get(&(r.name.clone(), r.key.clone())) {
-                Some(text) => Ok(TemplateSource::config_map(&r.name, &r.key, text.clone())),
-                None => Err(RenderFailure {
-                    reason: "TemplateNotFound",
-                    message: format!("ConfigMap {} has no key {}", r.name, r.key),
-                }),
-            };
-        }
-        let name = t.builtin.as_deref().unwrap_or("job");
-        name.parse::<Builtin>()
-            .map(TemplateSource::Builtin)
-            .map_err(|e| RenderFailure {
-                reason: "TemplateNotFound",
-                message: e.to_string(),
-            })
-    }
-
     fn identity(&self, name: &str, step: &Step, child: &ChildSpec<'_>) -> Identity {
         let mut l = BTreeMap::new();
         l.insert(labels::PIPELINE.to_string(), label_value(self.run.pipeline));
@@ -229,20 +227,81 @@ impl Renderable<'_> {
             namespace: self.run.namespace.to_string(),
             labels: l,
             annotations: BTreeMap::new(),
-            owner: owner_reference(self.run.name, self.run.uid),
+            owner: owner_reference("PipelineRun", self.run.name, self.run.uid),
         }
     }
 }
 
-/// The controller ownerReference every child carries: deleting the run deletes them.
-pub fn owner_reference(run: &str, uid: &str) -> OwnerReference {
+/// The controller ownerReference every child carries, pointing at the weir resource of
+/// `kind` that made it (a PipelineRun, a SparkJob, a DbtRun): deleting it deletes them.
+pub fn owner_reference(kind: &str, name: &str, uid: &str) -> OwnerReference {
     OwnerReference {
         api_version: format!("{}/{}", weir_api::GROUP, weir_api::VERSION),
-        kind: "PipelineRun".into(),
-        name: run.to_string(),
+        kind: kind.into(),
+        name: name.to_string(),
         uid: uid.to_string(),
         controller: Some(true),
         block_owner_deletion: Some(true),
+    }
+}
+
+/// Where a template's text comes from: inline text, a ConfigMap key among `config_templates`
+/// (missing: [`RenderFailure::MissingConfigMapKey`]), or a built-in (`default` when `t`
+/// names none).
+pub(crate) fn template_source(
+    t: Option<&TemplateRef>,
+    default: Builtin,
+    config_templates: &BTreeMap<(String, String), String>,
+) -> Result<TemplateSource, RenderFailure> {
+    let Some(t) = t else {
+        return Ok(TemplateSource::Builtin(default));
+    };
+    if let Some(text) = &t.inline {
+        return Ok(TemplateSource::Inline {
+            name: "inline".into(),
+            text: text.clone(),
+        });
+    }
+    if let Some(r) = &t.config_map_key_ref {
+        return match config_templates.get(&(r.name.clone(), r.key.clone())) {
+            Some(text) => Ok(TemplateSource::config_map(&r.name, &r.key, text.clone())),
+            None => Err(RenderFailure::MissingConfigMapKey {
+                config_map: r.name.clone(),
+                key: r.key.clone(),
+            }),
+        };
+    }
+    match &t.builtin {
+        None => Ok(TemplateSource::Builtin(default)),
+        Some(name) => name
+            .parse::<Builtin>()
+            .map(TemplateSource::Builtin)
+            .map_err(RenderFailure::Render),
+    }
+}
+
+/// Renders `source` and stamps weir's fields on the result: a typed Job for the built-in
+/// `job` and `dbt` templates, and for user templates when `user_template_makes_job` (job
+/// and dbt steps, DbtRuns); any other kind as JSON.
+pub(crate) fn render_stamped(
+    renderer: &Renderer,
+    source: &TemplateSource,
+    ctx: &RenderContext,
+    identity: &Identity,
+    user_template_makes_job: bool,
+) -> Result<Manifest, RenderFailure> {
+    let makes_job = match source {
+        TemplateSource::Builtin(b) => *b != Builtin::Spark,
+        TemplateSource::Inline { .. } => user_template_makes_job,
+    };
+    if makes_job {
+        let mut job = renderer.render_job(source, ctx)?;
+        weir_render::stamp_job(&mut job, identity);
+        Ok(Manifest::Job(Box::new(job)))
+    } else {
+        let mut obj = renderer.render_manifest(source, ctx)?;
+        weir_render::stamp_manifest(&mut obj, identity)?;
+        Ok(Manifest::Object(obj))
     }
 }
 
@@ -253,13 +312,6 @@ fn label_value(v: &str) -> String {
         .collect::<String>()
         .trim_end_matches(['-', '.', '_'])
         .to_string()
-}
-
-fn produces_job(step: &Step, source: &TemplateSource) -> bool {
-    match source {
-        TemplateSource::Builtin(b) => *b != Builtin::Spark,
-        TemplateSource::Inline { .. } => step.job.is_some() || step.dbt.is_some(),
-    }
 }
 
 /// `defaults`, then a jobArgs list (if it is one), then the step's typed entries.

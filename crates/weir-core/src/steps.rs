@@ -7,6 +7,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::Value;
+use weir_api::reason::{EventReason, StepReason, WeirReason};
 use weir_api::v1alpha1::{ChildKindRef, ItemStatus, Step, StepPhase, StepStatus};
 
 use crate::duration::{backoff_delay, parse_duration};
@@ -22,22 +23,11 @@ pub const MISSING_GRACE: Duration = Duration::from_secs(30);
 /// grace period ends without any watch event.
 pub const WAITING_RECHECK: Duration = Duration::from_secs(15);
 
-/// Reasons retrying cannot fix: the same inputs fail the same way.
-const NEVER_RETRY: [&str; 4] = [
-    "TemplateError",
-    "TemplateNotFound",
-    "InvalidForEach",
-    RESULT_TOO_LARGE,
-];
-
 /// Most bytes (as JSON) the results of one step may take together: a forEach step's item
 /// results, or one step's result (itself at most 4 KiB, Kubernetes' termination message
 /// limit). With [`crate::plan::MAX_STATUS_BYTES`] it keeps a run's status writable; larger
 /// outputs belong in object storage, with their URI as the result.
 pub const MAX_STEP_RESULTS_BYTES: usize = 64 * 1024;
-
-/// The reason of an item whose result would take its step past [`MAX_STEP_RESULTS_BYTES`].
-pub const RESULT_TOO_LARGE: &str = "ResultTooLarge";
 
 /// Keeps a step's results within [`MAX_STEP_RESULTS_BYTES`]: counted in item order, an
 /// instance whose result would go past the limit fails with `ResultTooLarge` (not retried:
@@ -53,7 +43,7 @@ pub(crate) fn bound_results(env: &mut dyn StepEnv, step: &Step, insts: &mut [Ins
         }
         inst.result = None;
         inst.phase = StepPhase::Failed;
-        inst.reason = Some(RESULT_TOO_LARGE.into());
+        inst.reason = Some(WeirReason::ResultTooLarge.into());
         let who = match inst.index {
             Some(i) => format!("step {} item {i}", step.name),
             None => format!("step {}", step.name),
@@ -65,7 +55,7 @@ pub(crate) fn bound_results(env: &mut dyn StepEnv, step: &Step, insts: &mut [Ins
         );
         inst.message = Some(msg.clone());
         env.urgent();
-        env.event(true, "ResultTooLarge", msg);
+        env.event(true, EventReason::ResultTooLarge, msg);
     }
 }
 
@@ -79,7 +69,7 @@ pub(crate) struct Instance {
     pub child: Option<String>,
     pub attempt_start: Option<Timestamp>,
     pub next_attempt: Option<Timestamp>,
-    pub reason: Option<String>,
+    pub reason: Option<StepReason>,
     pub message: Option<String>,
     pub result: Option<Value>,
     /// The type of the child planned or adopted by this reconcile.
@@ -157,7 +147,7 @@ pub(crate) trait StepEnv {
     /// Delete a child.
     fn delete(&mut self, c: ChildRef);
     /// Record an event.
-    fn event(&mut self, warning: bool, reason: &'static str, message: String);
+    fn event(&mut self, warning: bool, reason: EventReason, message: String);
     /// Look again within `d`.
     fn requeue(&mut self, d: Duration);
     /// Whether one more child may start now (`maxParallelSteps`, `suspend`); takes the slot.
@@ -183,7 +173,7 @@ pub(crate) fn observe(env: &mut dyn StepEnv, step: &Step, insts: &mut [Instance]
                         env,
                         step,
                         inst,
-                        "ChildMissing",
+                        WeirReason::ChildMissing.into(),
                         format!("{name} disappeared while running"),
                     );
                 } else {
@@ -195,7 +185,7 @@ pub(crate) fn observe(env: &mut dyn StepEnv, step: &Step, insts: &mut [Instance]
                     env,
                     step,
                     inst,
-                    "ChildDeleted",
+                    WeirReason::ChildDeleted.into(),
                     format!("{name} was deleted while running"),
                 );
             }
@@ -205,22 +195,31 @@ pub(crate) fn observe(env: &mut dyn StepEnv, step: &Step, insts: &mut [Instance]
                 // step, is.
                 ChildPhase::Succeeded => {
                     inst.phase = StepPhase::Succeeded;
-                    inst.reason = c.state.reason.clone().or(Some("Completed".into()));
+                    inst.reason = Some(
+                        c.state
+                            .reason
+                            .clone()
+                            .map_or(WeirReason::Completed.into(), StepReason::from),
+                    );
                     inst.message = c.state.message.clone();
                     inst.result = c.state.result.clone();
                 }
                 ChildPhase::Failed => {
-                    let reason = c.state.reason.clone().unwrap_or_else(|| "Failed".into());
+                    let reason = c
+                        .state
+                        .reason
+                        .clone()
+                        .map_or(WeirReason::Failed.into(), StepReason::from);
                     fail(
                         env,
                         step,
                         inst,
-                        &reason,
+                        reason,
                         c.state.message.clone().unwrap_or_default(),
                     );
                 }
                 ChildPhase::Pending | ChildPhase::Running => {
-                    inst.reason = c.state.reason.clone();
+                    inst.reason = c.state.reason.clone().map(StepReason::from);
                     inst.message = c.state.message.clone();
                     if let Some(limit) = timeout {
                         let ran = elapsed_since(since, now);
@@ -234,7 +233,7 @@ pub(crate) fn observe(env: &mut dyn StepEnv, step: &Step, insts: &mut [Instance]
                                 env,
                                 step,
                                 inst,
-                                "Timeout",
+                                WeirReason::Timeout.into(),
                                 format!("attempt {} ran longer than {text}", inst.attempt),
                             );
                             continue;
@@ -320,22 +319,28 @@ fn start(env: &mut dyn StepEnv, step: &Step, inst: &mut Instance, attempt: u32) 
         }
         Err(f) => {
             inst.child = None;
-            fail(env, step, inst, f.reason, f.message);
+            let reason = f.reason().into();
+            fail(env, step, inst, reason, f.to_string());
         }
     }
 }
 
 /// An attempt failed: retry it (after its backoff) or fail the instance for good.
-fn fail(env: &mut dyn StepEnv, step: &Step, inst: &mut Instance, reason: &str, message: String) {
+fn fail(
+    env: &mut dyn StepEnv,
+    step: &Step,
+    inst: &mut Instance,
+    reason: StepReason,
+    message: String,
+) {
     let now = env.now();
     env.urgent();
-    inst.reason = Some(reason.to_string());
     inst.message = Some(truncate(message, 1024));
     let policy = step.retries.as_ref();
     let retryable = policy.is_some_and(|p| {
         inst.retries < p.limit
-            && !NEVER_RETRY.contains(&reason)
-            && (p.retry_on.is_empty() || p.retry_on.iter().any(|r| r == reason))
+            && !reason.never_retried()
+            && (p.retry_on.is_empty() || reason.listed_in(&p.retry_on))
     });
     let who = match inst.index {
         Some(i) => format!("step {} item {i}", step.name),
@@ -343,7 +348,12 @@ fn fail(env: &mut dyn StepEnv, step: &Step, inst: &mut Instance, reason: &str, m
     };
     if !retryable {
         inst.phase = StepPhase::Failed;
-        env.event(true, "StepFailed", format!("{who} failed: {reason}"));
+        env.event(
+            true,
+            EventReason::StepFailed,
+            format!("{who} failed: {reason}"),
+        );
+        inst.reason = Some(reason);
         return;
     }
     inst.retries += 1;
@@ -353,7 +363,7 @@ fn fail(env: &mut dyn StepEnv, step: &Step, inst: &mut Instance, reason: &str, m
     inst.next_attempt = Some(add(now, delay));
     env.event(
         true,
-        "StepRetrying",
+        EventReason::StepRetrying,
         format!(
             "{who} attempt {} failed ({reason}); retry {} in {}s",
             inst.attempt,
@@ -361,6 +371,7 @@ fn fail(env: &mut dyn StepEnv, step: &Step, inst: &mut Instance, reason: &str, m
             delay.as_secs()
         ),
     );
+    inst.reason = Some(reason);
     env.requeue(delay);
 }
 
@@ -426,7 +437,7 @@ pub(crate) fn aggregate(
             ));
             StepPhase::Failed
         } else {
-            status.reason = Some("Completed".into());
+            status.reason = Some(WeirReason::Completed.into());
             status.result = Some(Value::Array(
                 insts
                     .iter()

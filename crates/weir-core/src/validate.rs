@@ -194,9 +194,21 @@ fn dag_problem(spec: &PipelineSpec, root: &str, p: &DagProblem) -> Problem {
                 indexes.get(1).copied().unwrap_or_default()
             )
         }
-        DagProblem::SelfDependency { step } | DagProblem::UnknownDependency { step, .. } => {
-            at(step, ".dependsOn")
-        }
+        DagProblem::SelfDependency { step } => at(step, ".dependsOn"),
+        // On the entry itself (`dependsOn[1]`), so `weir check` points at its line.
+        DagProblem::UnknownDependency {
+            step, dependency, ..
+        } => match index(step) {
+            Some(i) => match spec.steps[i]
+                .depends_on
+                .iter()
+                .position(|d| d == dependency)
+            {
+                Some(k) => format!("{root}.steps[{i}].dependsOn[{k}]"),
+                None => format!("{root}.steps[{i}].dependsOn"),
+            },
+            None => format!("{root}.steps"),
+        },
         DagProblem::Cycle { steps } => at(
             steps.first().map(String::as_str).unwrap_or_default(),
             ".dependsOn",

@@ -71,6 +71,20 @@ impl RenderError {
             RenderError::UnknownBuiltin(_) => "UnknownTemplate",
         }
     }
+
+    /// The template the error is about (`job`, `inline`, `configmap/<name>/<key>`, a
+    /// templated field's path such as `args[1]`), so a caller can point at its source
+    /// without parsing the message; `None` for an unknown built-in.
+    pub fn template(&self) -> Option<&str> {
+        match self {
+            RenderError::Template(err) => Some(&err.template),
+            RenderError::Yaml { template, .. }
+            | RenderError::Shape { template, .. }
+            | RenderError::Manifest { template, .. }
+            | RenderError::TooLarge { template, .. } => Some(template),
+            RenderError::UnknownBuiltin(_) => None,
+        }
+    }
 }
 
 fn near_suffix(near: Option<&str>) -> String {
@@ -233,6 +247,17 @@ mod tests {
             Some(source.find("x.y").unwrap_or_default())
         );
         assert_eq!(find_before(source, 2, "x.y"), None);
+    }
+
+    #[test]
+    fn every_error_but_an_unknown_builtin_names_its_template() {
+        let err = RenderError::Shape {
+            template: "inline".into(),
+            path: "spec".into(),
+            message: "bad".into(),
+        };
+        assert_eq!(err.template(), Some("inline"));
+        assert_eq!(RenderError::UnknownBuiltin("x".into()).template(), None);
     }
 
     #[test]

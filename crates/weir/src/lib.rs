@@ -1,10 +1,36 @@
-//! `weir_cli`: the part of the `weir` binary that needs no cluster — `weir render` and
-//! `weir check` — as a library, so that the fuzz target (`fuzz/`) and the tests drive the
-//! very code the binary runs.
+//! `weir_cli`: the `weir` binary as a library, one module per verb (`run`, `get`,
+//! `describe`, `retry`, `cancel`, `render`, `check`, `crd`, `controller`), output formatting
+//! in [`output`], one error type in [`error`]; `main.rs` only calls [`cli::main`]. The fuzz
+//! target (`fuzz/`) and the tests call the very functions the binary runs.
 //!
-//! Nothing here may build a Kubernetes client, start a runtime or touch the network: it
-//! reads files, and renders and validates through the pure crates (weir-api, weir-core,
-//! weir-render). It must not panic on any input.
+//! Without the `cluster` feature only the offline verbs (`render`, `check`, `crd`) build: no
+//! Kubernetes client, runtime or TLS, which is what `fuzz/` links. The offline verbs never
+//! build a client or touch the network, and must not panic on any input.
+
+pub mod check;
+pub mod crd;
+pub mod error;
+pub mod output;
+pub mod render;
+
+#[cfg(feature = "cluster")]
+pub mod cancel;
+#[cfg(feature = "cluster")]
+pub mod cli;
+#[cfg(feature = "cluster")]
+mod client;
+#[cfg(feature = "cluster")]
+pub mod controller;
+#[cfg(feature = "cluster")]
+pub mod describe;
+#[cfg(feature = "cluster")]
+pub mod get;
+#[cfg(feature = "cluster")]
+pub mod retry;
+#[cfg(feature = "cluster")]
+pub mod run;
+#[cfg(feature = "cluster")]
+mod runtime;
 
 pub mod offline {
     //! `weir render` and `weir check`: everything that needs no cluster.
@@ -25,7 +51,7 @@ pub mod offline {
 
     pub use check_cmd::{CheckArgs, Report, check_sources};
     pub use documents::{Finding, Source};
-    pub use render_cmd::RenderArgs;
+    pub use render_cmd::{RenderArgs, Rendered, render_files};
 
     /// `weir render`: exit code 1 when anything failed to render.
     pub fn render(args: &RenderArgs) -> std::process::ExitCode {

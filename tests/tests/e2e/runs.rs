@@ -128,7 +128,7 @@ spec:
     let s = steps(&run);
     assert_eq!(s["train"].phase, StepPhase::Failed);
     assert_eq!(
-        s["train"].reason.as_deref(),
+        s["train"].reason.as_ref().map(|r| r.as_str()),
         Some("OOMKilled"),
         "the pod's reason reaches the step: {:?}",
         s["train"]
@@ -214,7 +214,10 @@ spec:
         "backoff 2s then 4s, got {gap1}s and {gap2}s"
     );
     assert_eq!(s["slow"].phase, StepPhase::Failed);
-    assert_eq!(s["slow"].reason.as_deref(), Some("Timeout"));
+    assert_eq!(
+        s["slow"].reason.as_ref().map(|r| r.as_str()),
+        Some("Timeout")
+    );
     // The timed-out attempt's Job is deleted so its pod stops.
     wait::poll(
         MINUTE,
@@ -553,7 +556,10 @@ spec:
         Some(RunPhase::Cancelled)
     );
     assert_eq!(
-        steps(&cancelled)["transform"].reason.as_deref(),
+        steps(&cancelled)["transform"]
+            .reason
+            .as_ref()
+            .map(|r| r.as_str()),
         Some("OOMKilled")
     );
 

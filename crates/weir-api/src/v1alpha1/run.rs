@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::PipelineSpec;
 use super::common::{conditions_schema, free_form_object, optional_any_value};
+use crate::reason::StepReason;
 
 /// One run of a pipeline. Its status holds the pipeline spec it started with, so editing the
 /// Pipeline never changes a running run.
@@ -234,7 +235,8 @@ pub struct StepStatus {
     pub next_attempt_time: Option<Time>,
     /// A CamelCase reason for the phase, e.g. `OOMKilled`, `Timeout`, `BackoffLimitExceeded`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub reason: Option<StepReason>,
     /// Details, e.g. the failed container's message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -284,7 +286,8 @@ pub struct ItemStatus {
     pub next_attempt_time: Option<Time>,
     /// Why the item is in its phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub reason: Option<StepReason>,
     /// Details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,

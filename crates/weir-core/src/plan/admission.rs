@@ -28,7 +28,7 @@ impl Planner<'_> {
                 None => {
                     let msg = format!("Pipeline {name} does not exist");
                     if self.condition(cond::VALID, false, cond::REASON_PIPELINE_NOT_FOUND, &msg) {
-                        self.event(true, "PipelineNotFound", msg.clone());
+                        self.event(true, EventReason::PipelineNotFound, msg.clone());
                     }
                     self.status.message = Some(msg);
                     self.plan.urgent = true;
@@ -74,7 +74,7 @@ impl Planner<'_> {
         self.status.message = None;
         self.condition(cond::VALID, true, cond::REASON_VALID, "");
         self.condition(cond::COMPLETE, false, "Running", "");
-        self.event(false, "Started", "run started".into());
+        self.event(false, EventReason::Started, "run started".into());
         // The snapshot is written before any child exists (see `plan`): never deferred.
         self.plan.urgent = true;
         true
@@ -84,7 +84,7 @@ impl Planner<'_> {
         let all: Vec<String> = problems.iter().map(ToString::to_string).collect();
         let msg = truncate(all.join("; "), 2048);
         self.condition(cond::VALID, false, cond::REASON_INVALID_SPEC, &msg);
-        self.event(true, "InvalidSpec", msg.clone());
+        self.event(true, EventReason::InvalidSpec, msg.clone());
         self.fail_run("InvalidSpec", msg);
     }
 
@@ -116,13 +116,13 @@ impl Planner<'_> {
         }
         if c.policy == ConcurrencyPolicy::Forbid {
             let msg = format!("{ahead} runs are active and maxActiveRuns is {max} (policy Forbid)");
-            self.event(true, "ConcurrencyForbidden", msg.clone());
+            self.event(true, EventReason::ConcurrencyForbidden, msg.clone());
             self.fail_run("ConcurrencyForbidden", msg);
         } else {
             if self.status.phase != RunPhase::Queued {
                 self.event(
                     false,
-                    "Queued",
+                    EventReason::Queued,
                     format!("waiting: {ahead} runs ahead, maxActiveRuns is {max}"),
                 );
             }

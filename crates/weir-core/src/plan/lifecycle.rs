@@ -17,18 +17,18 @@ impl Planner<'_> {
         self.condition(cond::COMPLETE, true, reason, &message);
         if was != phase {
             let (warning, ev) = match phase {
-                RunPhase::Succeeded => (false, "Succeeded"),
-                RunPhase::Cancelled => (false, "Cancelled"),
-                _ => (true, "Failed"),
+                RunPhase::Succeeded => (false, EventReason::Succeeded),
+                RunPhase::Cancelled => (false, EventReason::Cancelled),
+                _ => (true, EventReason::Failed),
             };
             self.event(warning, ev, message);
         }
     }
 
     /// Stops everything: every live child is deleted, unfinished steps become `Cancelled`.
-    pub(super) fn cancel(&mut self, reason: &str, message: String) {
+    pub(super) fn cancel(&mut self, reason: WeirReason, message: String) {
         cancel_unfinished(&mut self.status, reason, self.now);
-        self.finish_run(RunPhase::Cancelled, reason, message);
+        self.finish_run(RunPhase::Cancelled, reason.as_str(), message);
     }
 
     /// Deletes the observed children that are still running and match `which`.
@@ -69,7 +69,7 @@ impl Planner<'_> {
                 } else {
                     StepPhase::Cancelled
                 };
-                s.reason = Some("RunTimeout".into());
+                s.reason = Some(WeirReason::RunTimeout.into());
                 s.message = Some(format!("the run exceeded its timeout of {text}"));
                 s.finish_time = Some(Time(self.now));
                 s.next_attempt_time = None;
@@ -102,7 +102,7 @@ impl Planner<'_> {
         if self.obs.run.spec.cancel {
             self.event(
                 true,
-                "RerunIgnored",
+                EventReason::RerunIgnored,
                 "the run is cancelled (spec.cancel); set spec.cancel to false with the re-run \
                  request (weir retry does) to re-run it"
                     .into(),
@@ -128,7 +128,11 @@ impl Planner<'_> {
             for name in &req.steps {
                 match graph.index_of(name) {
                     Some(i) => targets.push(i),
-                    None => self.event(true, "RerunIgnored", format!("no step named {name}")),
+                    None => self.event(
+                        true,
+                        EventReason::RerunIgnored,
+                        format!("no step named {name}"),
+                    ),
                 }
             }
         }
@@ -165,7 +169,11 @@ impl Planner<'_> {
             self.status.completion_time = None;
             self.status.message = None;
             self.condition(cond::COMPLETE, false, "Rerun", "");
-            self.event(false, "Rerun", format!("re-running {count} steps"));
+            self.event(
+                false,
+                EventReason::Rerun,
+                format!("re-running {count} steps"),
+            );
         }
     }
 
@@ -230,11 +238,15 @@ impl Planner<'_> {
 }
 
 /// Every unfinished step (and item) becomes `Cancelled` with `reason`, its retry dropped.
-pub(super) fn cancel_unfinished(status: &mut PipelineRunStatus, reason: &str, now: Timestamp) {
+pub(super) fn cancel_unfinished(
+    status: &mut PipelineRunStatus,
+    reason: WeirReason,
+    now: Timestamp,
+) {
     for s in &mut status.steps {
         if !s.phase.is_finished() {
             s.phase = StepPhase::Cancelled;
-            s.reason = Some(reason.to_string());
+            s.reason = Some(reason.into());
             s.next_attempt_time = None;
             s.finish_time = Some(Time(now));
             for i in &mut s.items {

@@ -9,7 +9,7 @@ pub const MAX_STATUS_BYTES: usize = 1024 * 1024;
 
 /// The reason of a run whose status outgrew [`MAX_STATUS_BYTES`] (or that the API server
 /// refused as too large).
-pub const STATUS_TOO_LARGE: &str = "StatusTooLarge";
+pub const STATUS_TOO_LARGE: &str = WeirReason::StatusTooLarge.as_str();
 
 /// Drops what can make a status large: step results and per-item details (each item's
 /// phase and child stay).
@@ -28,7 +28,7 @@ fn shrink(status: &mut PipelineRunStatus) {
 /// finished run and deletes its children that still run.
 pub fn too_large(mut status: PipelineRunStatus, now: Timestamp, detail: &str) -> PipelineRunStatus {
     shrink(&mut status);
-    lifecycle::cancel_unfinished(&mut status, STATUS_TOO_LARGE, now);
+    lifecycle::cancel_unfinished(&mut status, WeirReason::StatusTooLarge, now);
     let message = format!("the API server refused the run's status as too large: {detail}");
     status.phase = RunPhase::Failed;
     status.message = Some(message.clone());
@@ -62,7 +62,7 @@ impl Planner<'_> {
         );
         shrink(&mut self.status);
         if !self.status.phase.is_finished() {
-            lifecycle::cancel_unfinished(&mut self.status, STATUS_TOO_LARGE, self.now);
+            lifecycle::cancel_unfinished(&mut self.status, WeirReason::StatusTooLarge, self.now);
             self.plan.apply.clear();
             self.delete_live_children(|_| true);
             self.fail_run(STATUS_TOO_LARGE, msg);

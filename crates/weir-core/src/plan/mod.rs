@@ -10,11 +10,11 @@ use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::Value;
 use weir_api::conditions as cond;
+use weir_api::reason::{EventReason, WeirReason};
 use weir_api::v1alpha1::{
     ConcurrencyPolicy, DeletePolicy, PipelineRunStatus, PipelineSpec, RunPhase, Step, StepPhase,
     StepStatus,
 };
-use weir_dag::fanout::{DEFAULT_MAX_ITEMS, items_from_literal, items_from_result};
 use weir_dag::{Graph, RunOutcome};
 use weir_render::Renderer;
 
@@ -23,6 +23,7 @@ use crate::duration::parse_duration;
 use crate::graph::{dag_nodes, node_state};
 use crate::observe::{ChildRef, Event, Manifest, Observed, ObservedChild, Plan};
 use crate::render::{ChildSpec, RenderFailure, Renderable, RunRef};
+use crate::standalone::{ItemsError, for_each_items};
 use crate::steps::{self, Instance, StepEnv, add, elapsed_since, truncate};
 use crate::validate::{Problem, resolve_params, validate_pipeline};
 
@@ -47,7 +48,7 @@ pub fn plan(obs: &Observed<'_>, renderer: &Renderer) -> Plan {
         if !p.admit() {
             if obs.run.spec.cancel && !p.status.phase.is_finished() {
                 p.cancel(
-                    "Cancelled",
+                    WeirReason::Cancelled,
                     "cancelled by spec.cancel before it started".into(),
                 );
                 p.delete_live_children(|_| true);
@@ -78,10 +79,10 @@ pub fn plan(obs: &Observed<'_>, renderer: &Renderer) -> Plan {
         return p.finish();
     }
     if obs.run.spec.cancel {
-        p.cancel("Cancelled", "cancelled by spec.cancel".into());
+        p.cancel(WeirReason::Cancelled, "cancelled by spec.cancel".into());
     } else if p.replaced(&spec) {
         p.cancel(
-            "Replaced",
+            WeirReason::Replaced,
             "replaced by a newer run (concurrency policy Replace)".into(),
         );
     } else if !p.run_timed_out(&spec) {
@@ -130,9 +131,8 @@ impl<'a> Planner<'a> {
         )
     }
 
-    fn event(&mut self, warning: bool, reason: &'static str, message: String) {
-        // Everything worth an Event is worth showing in the status at once, except a start.
-        if reason != "Started" {
+    fn event(&mut self, warning: bool, reason: EventReason, message: String) {
+        if reason.urgent() {
             self.plan.urgent = true;
         }
         self.plan.events.push(Event {
@@ -218,7 +218,7 @@ impl<'a> Planner<'a> {
                 self.settle(
                     i,
                     StepPhase::Skipped,
-                    "TriggerRule",
+                    WeirReason::TriggerRule,
                     format!("trigger rule {:?} not met", spec.steps[i].trigger_rule),
                 );
             }
@@ -232,7 +232,7 @@ impl<'a> Planner<'a> {
                 self.settle(
                     i,
                     StepPhase::UpstreamFailed,
-                    "UpstreamFailed",
+                    WeirReason::UpstreamFailed,
                     format!("upstream failed: {}", failed.join(", ")),
                 );
             }
@@ -255,7 +255,7 @@ impl<'a> Planner<'a> {
                             self.settle(
                                 i,
                                 StepPhase::Skipped,
-                                "NoItems",
+                                WeirReason::NoItems,
                                 "forEach has no items".into(),
                             );
                             continue;
@@ -271,8 +271,17 @@ impl<'a> Planner<'a> {
                             items.insert(step.name.clone(), v);
                         }
                         Err(msg) => {
-                            self.settle(i, StepPhase::Failed, "InvalidForEach", msg.clone());
-                            self.event(true, "StepFailed", format!("step {}: {msg}", step.name));
+                            self.settle(
+                                i,
+                                StepPhase::Failed,
+                                WeirReason::InvalidForEach,
+                                msg.clone(),
+                            );
+                            self.event(
+                                true,
+                                EventReason::StepFailed,
+                                format!("step {}: {msg}", step.name),
+                            );
                             continue;
                         }
                     }
@@ -338,29 +347,25 @@ impl<'a> Planner<'a> {
     }
 
     fn items_of(&self, step: &Step) -> Result<Vec<Value>, String> {
-        let Some(fe) = &step.for_each else {
-            return Ok(Vec::new());
-        };
-        if let Some(items) = &fe.items {
-            return items_from_literal(items.clone(), DEFAULT_MAX_ITEMS).map_err(|e| e.to_string());
-        }
-        let from = fe.from_step.as_deref().unwrap_or_default();
-        let result = self
+        // Only the step it fans out over matters: its recorded result, whatever its phase.
+        let from = step.for_each.as_ref().and_then(|f| f.from_step.as_deref());
+        let results: BTreeMap<String, Value> = self
             .status
             .steps
             .iter()
-            .find(|s| s.name == from)
-            .and_then(|s| s.result.clone());
-        let text = match result {
-            Some(Value::String(s)) => s,
-            Some(v) => v.to_string(),
-            None => return Err(format!("step {from} has no result to iterate over")),
-        };
-        items_from_result(&text, fe.key.as_deref(), DEFAULT_MAX_ITEMS)
-            .map_err(|e| format!("result of step {from}: {e}"))
+            .filter(|s| Some(s.name.as_str()) == from)
+            .filter_map(|s| s.result.clone().map(|r| (s.name.clone(), r)))
+            .collect();
+        match for_each_items(step, &results) {
+            Ok(items) => Ok(items.unwrap_or_default()),
+            Err(ItemsError::NeedsResult { from }) => {
+                Err(format!("step {from} has no result to iterate over"))
+            }
+            Err(ItemsError::Invalid(msg)) => Err(msg),
+        }
     }
 
-    fn settle(&mut self, i: usize, phase: StepPhase, reason: &str, message: String) {
+    fn settle(&mut self, i: usize, phase: StepPhase, reason: WeirReason, message: String) {
         self.plan.urgent = true;
         let s = &mut self.status.steps[i];
         s.phase = phase;
@@ -392,7 +397,7 @@ impl<'a> Planner<'a> {
                     Some((step, s)) => format!(
                         "step {} failed: {}",
                         step.name,
-                        s.reason.clone().unwrap_or_default()
+                        s.reason.as_ref().map(|r| r.as_str()).unwrap_or_default()
                     ),
                     None => "a step failed".into(),
                 };
@@ -475,7 +480,7 @@ impl StepEnv for Env<'_, '_, '_> {
     fn delete(&mut self, c: ChildRef) {
         self.p.plan.delete.push(c);
     }
-    fn event(&mut self, warning: bool, reason: &'static str, message: String) {
+    fn event(&mut self, warning: bool, reason: EventReason, message: String) {
         self.p.event(warning, reason, message);
     }
     fn requeue(&mut self, d: Duration) {

@@ -15,4 +15,5 @@ mod plan_proptest;
 mod plan_rerun;
 mod plan_time;
 mod render_context;
+mod standalone;
 mod state;

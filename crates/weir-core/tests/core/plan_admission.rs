@@ -3,6 +3,7 @@
 //! template errors).
 
 use crate::common;
+use weir_api::reason::{EventReason, WeirReason};
 
 use std::collections::BTreeMap;
 
@@ -197,7 +198,10 @@ fn assert_invalid(p: &weir_core::Plan, path: &str) {
         (complete.status.as_str(), complete.reason.as_str()),
         ("True", "InvalidSpec")
     );
-    let ev = p.events.iter().find(|e| e.reason == "InvalidSpec");
+    let ev = p
+        .events
+        .iter()
+        .find(|e| e.reason == EventReason::InvalidSpec);
     assert!(
         ev.is_some_and(|e| e.warning && e.message.contains(path)),
         "{:?}",
@@ -324,7 +328,7 @@ fn an_undefined_template_variable_fails_the_step_without_retrying() {
     let p = w.reconcile();
     let a = step(&p, "a");
     assert_eq!(a.phase, StepPhase::Failed);
-    assert_eq!(a.reason.as_deref(), Some("TemplateError"));
+    assert_eq!(a.reason, Some(WeirReason::TemplateError.into()));
     assert!(
         a.message
             .as_deref()
@@ -370,7 +374,7 @@ fn an_undefined_variable_in_args_fails_the_step_naming_it() {
     let p = w.reconcile();
     let a = step(&p, "a");
     assert_eq!(a.phase, StepPhase::Failed);
-    assert_eq!(a.reason.as_deref(), Some("TemplateError"));
+    assert_eq!(a.reason, Some(WeirReason::TemplateError.into()));
     assert!(
         a.message.as_deref().unwrap_or_default().contains("missing"),
         "{:?}",

@@ -2,6 +2,7 @@
 //! reappears), and the children of finished steps under each delete policy.
 
 use crate::common;
+use weir_api::reason::WeirReason;
 
 use common::*;
 use weir_api::v1alpha1::{ConcurrencyPolicy, DeletePolicy, RunPhase, StepPhase};
@@ -34,7 +35,7 @@ fn cancel_deletes_every_child_and_cancels_unfinished_steps() {
     for s in ["b", "c", "d"] {
         let st = step(&p, s);
         assert_eq!(st.phase, StepPhase::Cancelled, "{s}");
-        assert_eq!(st.reason.as_deref(), Some("Cancelled"), "{s}");
+        assert_eq!(st.reason, Some(WeirReason::Cancelled.into()), "{s}");
         assert_eq!(st.finish_time, time(at(20)), "{s}");
     }
     assert_eq!(p.status.phase, RunPhase::Cancelled);

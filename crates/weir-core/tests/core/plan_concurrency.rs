@@ -2,6 +2,7 @@
 //! `maxActiveRuns` with its Queue, Forbid and Replace policies.
 
 use crate::common;
+use weir_api::reason::{EventReason, WeirReason};
 
 use common::*;
 use serde_json::json;
@@ -263,7 +264,10 @@ fn forbid_fails_the_run() {
         ("True", "ConcurrencyForbidden")
     );
     assert!(p.apply.is_empty());
-    let ev = p.events.iter().find(|e| e.reason == "ConcurrencyForbidden");
+    let ev = p
+        .events
+        .iter()
+        .find(|e| e.reason == EventReason::ConcurrencyForbidden);
     assert!(ev.is_some_and(|e| e.warning), "{:?}", p.events);
     assert!(p.status.completion_time.is_some());
 }
@@ -305,7 +309,7 @@ fn replace_cancels_the_older_run_when_a_newer_one_is_unfinished() {
     assert_eq!(p.status.phase, RunPhase::Cancelled);
     assert_eq!(condition(&p, "Complete").reason, "Replaced");
     assert_eq!(step(&p, "a").phase, StepPhase::Cancelled);
-    assert_eq!(step(&p, "a").reason.as_deref(), Some("Replaced"));
+    assert_eq!(step(&p, "a").reason, Some(WeirReason::Replaced.into()));
     assert_eq!(deleted(&p), ["r1-a-1"]);
 
     // The newer run is not replaced by the older one.

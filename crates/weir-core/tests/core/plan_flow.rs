@@ -2,6 +2,7 @@
 //! end, failures reaching downstream steps through their trigger rules, results passed on.
 
 use crate::common;
+use weir_api::reason::{EventReason, StepReason, WeirReason};
 
 use common::*;
 use serde_json::json;
@@ -25,7 +26,7 @@ fn a_diamond_starts_in_dependency_order_and_succeeds_once() {
     let p = w.reconcile();
     assert_eq!(applied(&p), ["r-b-1", "r-c-1"]);
     assert_eq!(step(&p, "a").phase, StepPhase::Succeeded);
-    assert_eq!(step(&p, "a").reason.as_deref(), Some("Completed"));
+    assert_eq!(step(&p, "a").reason, Some(WeirReason::Completed.into()));
     assert_eq!(step(&p, "a").finish_time, time(at(20)));
     assert_eq!(p.status.progress.as_deref(), Some("1/4"));
 
@@ -88,7 +89,7 @@ fn a_failure_carries_the_childs_reason_and_reaches_downstream_rules() {
 
     let a = step(&p, "a");
     assert_eq!(a.phase, StepPhase::Failed);
-    assert_eq!(a.reason.as_deref(), Some("OOMKilled"));
+    assert_eq!(a.reason, Some(StepReason::from("OOMKilled")));
     assert_eq!(a.message.as_deref(), Some("r-a-1: OOMKilled"));
     assert_eq!(a.finish_time, time(at(5)));
     for s in ["b", "c", "happy"] {
@@ -102,11 +103,9 @@ fn a_failure_carries_the_childs_reason_and_reaches_downstream_rules() {
             .contains('a')
     );
     assert_eq!(applied(&p), ["r-cleanup-1", "r-alert-1"]);
-    assert!(
-        p.events
-            .iter()
-            .any(|e| e.reason == "StepFailed" && e.warning && e.message.contains("OOMKilled"))
-    );
+    assert!(p.events.iter().any(|e| e.reason == EventReason::StepFailed
+        && e.warning
+        && e.message.contains("OOMKilled")));
     assert_eq!(
         p.status.phase,
         RunPhase::Running,
@@ -158,7 +157,10 @@ fn a_skipped_branch_skips_all_success_and_feeds_none_failed() {
     w.succeed("r-a-1");
     let p = w.reconcile();
     assert_eq!(step(&p, "onfail").phase, StepPhase::Skipped);
-    assert_eq!(step(&p, "onfail").reason.as_deref(), Some("TriggerRule"));
+    assert_eq!(
+        step(&p, "onfail").reason,
+        Some(WeirReason::TriggerRule.into())
+    );
     assert_eq!(step(&p, "after").phase, StepPhase::Skipped);
     assert_eq!(applied(&p), ["r-join-1"]);
     w.succeed("r-join-1");
@@ -276,7 +278,7 @@ fn an_adopted_child_that_failed_is_retried_and_urgent() {
     w.fail("r-a-1", "Error");
     let p = w.reconcile();
     assert_eq!(step(&p, "a").phase, StepPhase::Retrying);
-    assert_eq!(step(&p, "a").reason.as_deref(), Some("Error"));
+    assert_eq!(step(&p, "a").reason, Some(StepReason::from("Error")));
     assert!(p.urgent);
     assert_eq!(applied(&w.reconcile()), ["r-a-2"]);
 }

@@ -2,6 +2,7 @@
 //! Job, the items' results as the step's, and the edge cases (no items, not a list).
 
 use crate::common;
+use weir_api::reason::{EventReason, StepReason, WeirReason};
 
 use common::*;
 use serde_json::{Value, json};
@@ -103,7 +104,7 @@ fn an_empty_list_skips_the_step_and_its_all_success_downstream() {
     assert!(p.apply.is_empty());
     let each = step(&p, "each");
     assert_eq!(each.phase, StepPhase::Skipped);
-    assert_eq!(each.reason.as_deref(), Some("NoItems"));
+    assert_eq!(each.reason, Some(WeirReason::NoItems.into()));
     let p = w.reconcile();
     assert_eq!(step(&p, "report").phase, StepPhase::Skipped);
     assert_eq!(p.status.phase, RunPhase::Succeeded);
@@ -121,7 +122,7 @@ fn a_result_that_is_not_a_list_fails_the_step_without_retrying() {
         let (mut w, p) = listed(spec, result.clone());
         let each = step(&p, "each");
         assert_eq!(each.phase, StepPhase::Failed, "{result}");
-        assert_eq!(each.reason.as_deref(), Some("InvalidForEach"));
+        assert_eq!(each.reason, Some(WeirReason::InvalidForEach.into()));
         let msg = each.message.clone().unwrap_or_default();
         assert!(msg.contains(says) && msg.contains("list"), "{msg}");
         assert!(p.apply.is_empty());
@@ -149,13 +150,13 @@ fn a_failed_item_is_retried_alone() {
     assert_eq!(each.phase, StepPhase::Retrying);
     assert_eq!(each.items[0].phase, StepPhase::Succeeded);
     assert_eq!(each.items[1].phase, StepPhase::Retrying);
-    assert_eq!(each.items[1].reason.as_deref(), Some("OOMKilled"));
+    assert_eq!(each.items[1].reason, Some(StepReason::from("OOMKilled")));
     assert_eq!(each.next_attempt_time, time(at(40)));
     assert_eq!(secs(p.requeue_after), Some(30));
     assert!(
         p.events
             .iter()
-            .any(|e| e.reason == "StepRetrying" && e.message.contains("item 1"))
+            .any(|e| e.reason == EventReason::StepRetrying && e.message.contains("item 1"))
     );
 
     w.advance(30);
@@ -188,7 +189,7 @@ fn a_failed_item_fails_the_step_once_every_item_is_done() {
     let p = w.reconcile();
     let each = step(&p, "each");
     assert_eq!(each.phase, StepPhase::Failed);
-    assert_eq!(each.reason.as_deref(), Some("Error"));
+    assert_eq!(each.reason, Some(StepReason::from("Error")));
     assert!(
         each.message
             .as_deref()
@@ -227,12 +228,12 @@ fn results_past_the_step_limit_fail_the_item_and_the_step() {
     let p = w.reconcile();
     let each = step(&p, "each");
     assert_eq!(each.phase, StepPhase::Failed, "{each:?}");
-    assert_eq!(each.reason.as_deref(), Some("ResultTooLarge"));
+    assert_eq!(each.reason, Some(WeirReason::ResultTooLarge.into()));
     let fitting = weir_core::MAX_STEP_RESULTS_BYTES / 4002;
     let failed: Vec<u32> = each
         .items
         .iter()
-        .filter(|i| i.reason.as_deref() == Some("ResultTooLarge"))
+        .filter(|i| i.reason == Some(WeirReason::ResultTooLarge.into()))
         .map(|i| i.index)
         .collect();
     assert_eq!(failed, (fitting as u32..20).collect::<Vec<_>>());

@@ -2,6 +2,7 @@
 //! (and so child names) never repeat, and each request id is carried out once.
 
 use crate::common;
+use weir_api::reason::StepReason;
 
 use common::*;
 use serde_json::json;
@@ -46,7 +47,11 @@ fn rerunning_a_failed_step_resets_it_and_downstream_and_keeps_successes() {
     assert_eq!(b.start_time, time(at(120)));
     let c = step(&p, "c");
     assert_eq!(
-        (c.phase, c.attempt, c.reason.as_deref()),
+        (
+            c.phase,
+            c.attempt,
+            c.reason.as_ref().map(StepReason::as_str)
+        ),
         (StepPhase::Pending, 0, None)
     );
     for kept in ["a", "side"] {
@@ -200,7 +205,10 @@ fn a_rerun_of_a_cancelled_run_is_refused_unless_the_cancel_is_cleared() {
     rerun(&mut w, "1", &["transform"]);
     let p = w.reconcile();
     assert_eq!(p.status.phase, RunPhase::Cancelled);
-    assert_eq!(step(&p, "transform").reason.as_deref(), Some("OOMKilled"));
+    assert_eq!(
+        step(&p, "transform").reason,
+        Some(StepReason::from("OOMKilled"))
+    );
     assert_eq!(p.status.steps, cancelled.steps, "no outcome lost");
     assert!(p.apply.is_empty());
     assert_eq!(reasons(&p), ["RerunIgnored"]);

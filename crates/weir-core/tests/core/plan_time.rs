@@ -2,6 +2,7 @@
 //! timeouts, the run's timeout, and children missing from the cache.
 
 use crate::common;
+use weir_api::reason::{StepReason, WeirReason};
 
 use common::*;
 use weir_api::v1alpha1::{RunPhase, StepPhase};
@@ -26,7 +27,7 @@ fn retries_wait_their_backoff_and_continue_the_attempt_numbers() {
     let a = step(&p, "a");
     assert_eq!(a.phase, StepPhase::Retrying);
     assert_eq!((a.attempt, a.retries), (1, 1));
-    assert_eq!(a.reason.as_deref(), Some("OOMKilled"));
+    assert_eq!(a.reason, Some(StepReason::from("OOMKilled")));
     assert_eq!(a.next_attempt_time, time(at(15)));
     assert_eq!(secs(p.requeue_after), Some(10));
     assert!(p.apply.is_empty());
@@ -76,7 +77,7 @@ fn retries_wait_their_backoff_and_continue_the_attempt_numbers() {
     let p = w.reconcile();
     let a = step(&p, "a");
     assert_eq!((a.phase, a.attempt), (StepPhase::Succeeded, 3));
-    assert_eq!(a.reason.as_deref(), Some("Completed"));
+    assert_eq!(a.reason, Some(WeirReason::Completed.into()));
     assert_eq!(applied(&p), ["r-b-1"]);
 
     w.succeed("r-b-1");
@@ -128,7 +129,10 @@ fn retry_on_retries_only_the_listed_reasons() {
             StepPhase::Failed
         };
         assert_eq!(step(&p, "a").phase, expect, "{reason}");
-        assert_eq!(step(&p, "a").reason.as_deref(), Some(reason));
+        assert_eq!(
+            step(&p, "a").reason.as_ref().map(StepReason::as_str),
+            Some(reason)
+        );
     }
 }
 
@@ -174,7 +178,7 @@ fn a_step_past_its_timeout_is_deleted_and_failed() {
     assert_eq!(deleted(&p), ["r-a-1"]);
     let a = step(&p, "a");
     assert_eq!(a.phase, StepPhase::Failed);
-    assert_eq!(a.reason.as_deref(), Some("Timeout"));
+    assert_eq!(a.reason, Some(WeirReason::Timeout.into()));
     assert!(
         a.message.as_deref().unwrap_or_default().contains("1m"),
         "{:?}",
@@ -195,7 +199,10 @@ fn a_pending_child_times_out_too_and_is_rechecked_meanwhile() {
     w.pending("r-a-1", "ImagePullBackOff");
     w.advance(60);
     let p = w.reconcile();
-    assert_eq!(step(&p, "a").reason.as_deref(), Some("ImagePullBackOff"));
+    assert_eq!(
+        step(&p, "a").reason,
+        Some(StepReason::from("ImagePullBackOff"))
+    );
     assert_eq!(
         secs(p.requeue_after),
         Some(15),
@@ -204,7 +211,7 @@ fn a_pending_child_times_out_too_and_is_rechecked_meanwhile() {
     w.advance(540);
     let p = w.reconcile();
     assert_eq!(deleted(&p), ["r-a-1"]);
-    assert_eq!(step(&p, "a").reason.as_deref(), Some("Timeout"));
+    assert_eq!(step(&p, "a").reason, Some(WeirReason::Timeout.into()));
 }
 
 #[test]
@@ -219,7 +226,7 @@ fn a_timed_out_attempt_is_retried_when_retries_allow() {
     assert_eq!(deleted(&p), ["r-a-1"]);
     let a = step(&p, "a");
     assert_eq!(
-        (a.phase, a.reason.as_deref()),
+        (a.phase, a.reason.as_ref().map(StepReason::as_str)),
         (StepPhase::Retrying, Some("Timeout"))
     );
     assert_eq!(secs(p.requeue_after), Some(10));
@@ -292,7 +299,7 @@ fn the_run_timeout_fails_active_steps_and_cancels_pending_ones() {
     ] {
         let s = step(&p, name);
         assert_eq!(s.phase, phase, "{name}");
-        assert_eq!(s.reason.as_deref(), Some("RunTimeout"), "{name}");
+        assert_eq!(s.reason, Some(WeirReason::RunTimeout.into()), "{name}");
         assert_eq!(s.finish_time, time(at(600)), "{name}");
     }
     assert!(p.apply.is_empty());
@@ -347,7 +354,7 @@ fn a_child_missing_from_the_cache_is_waited_for_then_fails_the_step() {
     let p = w.reconcile();
     let a = step(&p, "a");
     assert_eq!(a.phase, StepPhase::Failed);
-    assert_eq!(a.reason.as_deref(), Some("ChildMissing"));
+    assert_eq!(a.reason, Some(WeirReason::ChildMissing.into()));
     assert!(a.message.as_deref().unwrap_or_default().contains("r-a-1"));
     assert_eq!(step(&p, "b").phase, StepPhase::UpstreamFailed);
 }
@@ -364,7 +371,7 @@ fn a_child_that_vanishes_after_the_grace_fails_at_once() {
     w.vanish("r-a-1");
     w.advance(1);
     let p = w.reconcile();
-    assert_eq!(step(&p, "a").reason.as_deref(), Some("ChildMissing"));
+    assert_eq!(step(&p, "a").reason, Some(WeirReason::ChildMissing.into()));
     assert_eq!(p.status.phase, RunPhase::Failed);
 }
 
@@ -392,5 +399,5 @@ fn a_child_deleted_under_a_running_step_fails_it() {
     }
     let p = w.reconcile();
     assert_eq!(step(&p, "a").phase, StepPhase::Failed);
-    assert_eq!(step(&p, "a").reason.as_deref(), Some("ChildDeleted"));
+    assert_eq!(step(&p, "a").reason, Some(WeirReason::ChildDeleted.into()));
 }

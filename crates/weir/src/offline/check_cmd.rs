@@ -7,11 +7,11 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::check::{Env, check};
+use super::check::{Env, Found, check};
 use weir_core::Problem;
+use weir_core::check::{CheckInputs, shared_renderer};
 
 use super::documents::{Document, Finding, Source, load};
-use super::render::renderer;
 use super::resources::{Resource, Spec, read};
 use super::schema::Schemas;
 
@@ -44,8 +44,10 @@ pub fn check_sources(sources: &[Source]) -> Report {
     let resources: Vec<Resource<'_>> = docs.iter().map(|d| read(d, schemas)).collect();
     let templates = config_templates(&resources);
     let mut env = Env {
-        renderer: renderer(),
-        templates: &templates,
+        inputs: CheckInputs {
+            renderer: shared_renderer(),
+            config_templates: &templates,
+        },
         pipelines: BTreeMap::new(),
     };
     for r in &resources {
@@ -59,9 +61,20 @@ pub fn check_sources(sources: &[Source]) -> Report {
     let mut notes = Vec::new();
     for r in &resources {
         let outcome = check(&env, r);
-        let problems: Vec<Problem> = r.problems.iter().cloned().chain(outcome.problems).collect();
+        let problems: Vec<Found> = r
+            .problems
+            .iter()
+            .cloned()
+            .map(Found::from)
+            .chain(outcome.problems)
+            .collect();
         findings.extend(dedup(problems).iter().map(|p| locate(r.doc, p)));
-        notes.extend(outcome.notes.iter().map(|p| locate(r.doc, p)));
+        notes.extend(
+            outcome
+                .notes
+                .into_iter()
+                .map(|p| locate(r.doc, &Found::from(p))),
+        );
     }
     let order = |f: &Finding| {
         let file = sources.iter().position(|s| s.name == f.file);
@@ -78,9 +91,10 @@ pub fn check_sources(sources: &[Source]) -> Report {
 
 /// A problem as a finding on the best line known: inside an inline template, the line the
 /// template error names; else the field's own line.
-fn locate(doc: &Document, p: &Problem) -> Finding {
+fn locate(doc: &Document, found: &Found) -> Finding {
+    let p = &found.problem;
     if p.path.ends_with(".template.inline")
-        && let Some(n) = template_line(&p.message)
+        && let Some(n) = found.template_line
         && let Some(line) = doc.block_line(&p.path, n)
     {
         return doc.finding_at(line, &p.path, &p.message);
@@ -88,21 +102,19 @@ fn locate(doc: &Document, p: &Problem) -> Finding {
     doc.finding(&p.path, &p.message)
 }
 
-/// `template "inline" line 11 col 21: …` → 11.
-fn template_line(message: &str) -> Option<usize> {
-    let rest = message.strip_prefix("template \"")?;
-    let (_, rest) = rest.split_once("\" line ")?;
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
-}
-
 /// A pattern mismatch says less than weir-core's own problem about the same field (a bad
 /// duration names the units), so it is dropped when there is one.
-fn dedup(problems: Vec<Problem>) -> Vec<Problem> {
+fn dedup(problems: Vec<Found>) -> Vec<Found> {
     let pattern = |p: &Problem| p.message.contains("does not match the pattern");
     let keep: Vec<bool> = problems
         .iter()
-        .map(|p| !pattern(p) || !problems.iter().any(|q| q.path == p.path && !pattern(q)))
+        .map(|f| &f.problem)
+        .map(|p| {
+            !pattern(p)
+                || !problems
+                    .iter()
+                    .any(|q| q.problem.path == p.path && !pattern(&q.problem))
+        })
         .collect();
     problems
         .into_iter()

@@ -7,18 +7,20 @@ use std::process::ExitCode;
 
 use clap::Args;
 use serde_json::Value;
+use weir_api::reason::WeirReason;
 use weir_api::v1alpha1::PipelineSpec;
 use weir_core::Problem;
-use weir_core::render::{Renderable, RunRef};
+use weir_core::check::{PREVIEW_START_TIME, PREVIEW_UID, shared_renderer};
+use weir_core::render::{RenderFailure, Renderable, RunRef};
+use weir_core::standalone::{
+    ItemsError, StandaloneInput, StepError, render_standalone, render_step,
+};
 use weir_core::validate::{resolve_params, validate_pipeline};
 use weir_render::Renderer;
 
 use super::check_cmd::{config_templates, read_sources};
 use super::documents::{Finding, load};
-use super::render::{
-    FAKE_UID, Standalone, StandaloneInput, StepError, fixed_start_time, render_standalone,
-    render_step, renderer, to_yaml,
-};
+use super::render::{standalone_input, to_yaml};
 use super::resources::{Resource, Spec, read};
 use super::schema::{Schemas, suggest};
 
@@ -47,11 +49,14 @@ pub struct RenderArgs {
 }
 
 /// What one render produced: YAML documents, and what went wrong.
-#[derive(Default)]
-struct Output {
-    yaml: String,
-    errors: Vec<String>,
-    notes: Vec<String>,
+#[derive(Debug, Default)]
+pub struct Rendered {
+    /// The manifests, as multi-document YAML (`---` and a `# Source:` line before each).
+    pub yaml: String,
+    /// Lines for stderr about what did not render (`error: …`).
+    pub errors: Vec<String>,
+    /// Lines for stderr about what was left out, and why.
+    pub notes: Vec<String>,
     /// Whether `--step` matched a step of some pipeline.
     step_found: bool,
     /// Step names seen, for suggestions.
@@ -60,7 +65,7 @@ struct Output {
 
 /// `weir render`.
 pub fn run(args: &RenderArgs) -> ExitCode {
-    match render(args) {
+    match render_files(args) {
         Ok(out) => {
             for n in &out.notes {
                 eprintln!("note: {n}");
@@ -84,7 +89,9 @@ pub fn run(args: &RenderArgs) -> ExitCode {
     }
 }
 
-fn render(args: &RenderArgs) -> Result<Output, Vec<String>> {
+/// Renders what `args` names; `Err` holds the lines to print when nothing could be
+/// rendered at all (unreadable files, schema problems, bad flags).
+pub fn render_files(args: &RenderArgs) -> Result<Rendered, Vec<String>> {
     let given = key_values(&args.params, "-p", "KEY=VALUE")?;
     let mut results = BTreeMap::new();
     for (step, text) in key_values(&args.results, "--result", "STEP=JSON")? {
@@ -114,13 +121,13 @@ fn render(args: &RenderArgs) -> Result<Output, Vec<String>> {
     let templates = config_templates(&resources);
     let env = RenderEnv {
         args,
-        renderer: renderer(),
+        renderer: shared_renderer(),
         templates: &templates,
         given: &given,
         results: &results,
         resources: &resources,
     };
-    let mut out = Output::default();
+    let mut out = Rendered::default();
     let mut rendered_any = false;
     for r in &resources {
         rendered_any |= env.resource(r, &mut out);
@@ -177,7 +184,7 @@ struct RunTarget<'a> {
 
 impl<'e> RenderEnv<'e> {
     /// Renders one resource into `out`; false when it is not something that renders.
-    fn resource(&self, r: &'e Resource<'e>, out: &mut Output) -> bool {
+    fn resource(&self, r: &'e Resource<'e>, out: &mut Rendered) -> bool {
         let source = format!("{}, {}", r.doc.file, r.title());
         match &r.spec {
             Some(Spec::Pipeline(spec)) => {
@@ -235,25 +242,10 @@ impl<'e> RenderEnv<'e> {
                 };
                 self.pipeline(target, out);
             }
-            Some(Spec::SparkJob(spec)) => {
-                let input = StandaloneInput {
-                    kind: Standalone::SparkJob,
-                    name: r.name(),
-                    namespace: r.namespace(),
-                    spec: serde_json::to_value(spec).unwrap_or_default(),
-                    template: spec.template.as_ref(),
-                };
-                self.standalone(&input, &source, out);
-            }
-            Some(Spec::DbtRun(spec)) => {
-                let input = StandaloneInput {
-                    kind: Standalone::DbtRun,
-                    name: r.name(),
-                    namespace: r.namespace(),
-                    spec: serde_json::to_value(spec).unwrap_or_default(),
-                    template: spec.template.as_ref(),
-                };
-                self.standalone(&input, &source, out);
+            Some(Spec::SparkJob(_) | Spec::DbtRun(_)) => {
+                if let Some(input) = standalone_input(r) {
+                    self.standalone(&input, &source, out);
+                }
             }
             Some(Spec::ConfigMap(_)) | None => return false,
         }
@@ -274,7 +266,7 @@ impl<'e> RenderEnv<'e> {
         })
     }
 
-    fn pipeline(&self, t: RunTarget<'_>, out: &mut Output) {
+    fn pipeline(&self, t: RunTarget<'_>, out: &mut Rendered) {
         let RunTarget {
             r,
             holder,
@@ -312,10 +304,10 @@ impl<'e> RenderEnv<'e> {
             spec,
             run: RunRef {
                 name: &run,
-                uid: FAKE_UID,
+                uid: PREVIEW_UID,
                 namespace: r.namespace(),
                 pipeline,
-                start_time: Some(fixed_start_time()),
+                start_time: Some(PREVIEW_START_TIME),
             },
             params: &params,
             results: self.results.clone(),
@@ -333,12 +325,12 @@ impl<'e> RenderEnv<'e> {
                         let label = format!("{source}, step {}{item}", step.name);
                         push_yaml(out, &label, &c.manifest);
                     }
-                    Err(StepError::NeedsResult { from }) => out.notes.push(format!(
+                    Err(StepError::Items(ItemsError::NeedsResult { from })) => out.notes.push(format!(
                         "{source}, step {}: fans out over the result of step {from}, which exists only at run time; \
                          pass --result {from}=JSON to render it",
                         step.name
                     )),
-                    Err(StepError::Items(msg)) => {
+                    Err(StepError::Items(ItemsError::Invalid(msg))) => {
                         out.errors.push(format!("error: {source}, step {}: forEach: {msg}", step.name));
                     }
                     Err(StepError::Render { index, failure }) => {
@@ -346,8 +338,8 @@ impl<'e> RenderEnv<'e> {
                         out.errors.push(format!(
                             "error: {source}, step {}{item}: {}{}",
                             step.name,
-                            failure.message,
-                            not_found_hint(failure.reason)
+                            failure,
+                            not_found_hint(&failure)
                         ));
                     }
                 }
@@ -355,19 +347,17 @@ impl<'e> RenderEnv<'e> {
         }
     }
 
-    fn standalone(&self, input: &StandaloneInput<'_>, source: &str, out: &mut Output) {
+    fn standalone(&self, input: &StandaloneInput<'_>, source: &str, out: &mut Rendered) {
         match render_standalone(self.renderer, self.templates, input) {
             Ok(m) => push_yaml(out, source, &m),
-            Err(f) => out.errors.push(format!(
-                "error: {source}: {}{}",
-                f.message,
-                not_found_hint(f.reason)
-            )),
+            Err(f) => out
+                .errors
+                .push(format!("error: {source}: {}{}", f, not_found_hint(&f))),
         }
     }
 }
 
-fn push_yaml(out: &mut Output, label: &str, m: &weir_core::Manifest) {
+fn push_yaml(out: &mut Rendered, label: &str, m: &weir_core::Manifest) {
     match to_yaml(m) {
         Ok(yaml) => {
             out.yaml.push_str("---\n# Source: ");
@@ -385,8 +375,8 @@ fn push_yaml(out: &mut Output, label: &str, m: &weir_core::Manifest) {
 }
 
 /// Templates from ConfigMaps come from the files given: say so when one is missing.
-fn not_found_hint(reason: &str) -> &'static str {
-    if reason == "TemplateNotFound" {
+fn not_found_hint(failure: &RenderFailure) -> &'static str {
+    if failure.reason() == WeirReason::TemplateNotFound {
         " (render reads ConfigMaps from the files given: add the one holding it with -f)"
     } else {
         ""

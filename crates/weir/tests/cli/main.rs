@@ -4,6 +4,8 @@
 // A panic is how a test fails; the workspace's unwrap/expect lints are for library code.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agreement;
 mod cli;
 mod examples;
 mod support;
+mod verbs;

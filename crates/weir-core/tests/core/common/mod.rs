@@ -352,7 +352,7 @@ impl World {
 
     /// Event reasons of every reconcile so far.
     pub fn event_reasons(&self) -> Vec<&'static str> {
-        self.events.iter().map(|e| e.reason).collect()
+        self.events.iter().map(|e| e.reason.as_str()).collect()
     }
 
     /// Sets the delete policy of every step.
@@ -385,7 +385,7 @@ pub fn deleted(plan: &Plan) -> Vec<String> {
 
 /// The reasons of `plan`'s events, in order.
 pub fn reasons(plan: &Plan) -> Vec<&'static str> {
-    plan.events.iter().map(|e| e.reason).collect()
+    plan.events.iter().map(|e| e.reason.as_str()).collect()
 }
 
 /// Condition `kind` of the run status in `plan`.
