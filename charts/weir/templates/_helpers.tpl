@@ -123,7 +123,8 @@ single-object read a round of RBAC changes.
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["get", "list", "watch"]
-# Templates kept in ConfigMaps (templateRef.configMapKeyRef), read by name.
+# Templates kept in ConfigMaps (templateRef.configMapKeyRef), read by name: by a run when it
+# renders its steps, and by the Pipeline controller when it checks a changed spec (Valid).
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["get"]

@@ -199,7 +199,9 @@ async fn other_children(
     Ok(out)
 }
 
-/// Texts of the ConfigMap keys the run's templates use.
+/// Every key of each ConfigMap the spec's templates name (`(ConfigMap, key) → text`). A
+/// ConfigMap that does not exist has no entry; one that exists has all its keys, so a
+/// missing key is told apart from a missing ConfigMap (see `weir_core::check`).
 pub(crate) async fn config_templates(
     client: &Client,
     spec: Option<&PipelineSpec>,
@@ -214,17 +216,19 @@ pub(crate) async fn config_templates(
         .chain(spec.defaults.template.as_ref())
         .collect();
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
-    for r in refs.iter().filter_map(|t| t.config_map_key_ref.as_ref()) {
-        let key = (r.name.clone(), r.key.clone());
-        if out.contains_key(&key) {
-            continue;
-        }
-        let cm = api.get_opt(&r.name).await.map_err(|source| Error::Read {
-            what: format!("ConfigMap {}", r.name),
+    let names: std::collections::BTreeSet<&str> = refs
+        .iter()
+        .filter_map(|t| t.config_map_key_ref.as_ref())
+        .map(|r| r.name.as_str())
+        .collect();
+    for name in names {
+        let cm = api.get_opt(name).await.map_err(|source| Error::Read {
+            what: format!("ConfigMap {name}"),
             source,
         })?;
-        if let Some(text) = cm.and_then(|cm| cm.data).and_then(|mut d| d.remove(&r.key)) {
-            out.insert(key, text);
+        if let Some(cm) = cm {
+            let data = cm.data.unwrap_or_default();
+            out.extend(data.into_iter().map(|(k, v)| ((name.to_string(), k), v)));
         }
     }
     Ok(out)

@@ -1,5 +1,7 @@
 //! The Pipeline controller: validity, run counts, history limits and TTL. The decisions are
-//! `weir_core::pipeline::plan_pipeline`; this only reads caches and carries them out.
+//! `weir_core::pipeline::plan_pipeline_with` (its `Valid` is `weir check`'s answer); this
+//! only reads caches (and, when the spec is checked, the ConfigMaps it names) and carries
+//! the plan out.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,11 +13,13 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, ResourceExt};
 use weir_api::v1alpha1::{Pipeline, PipelineRun};
-use weir_core::pipeline::{PipelinePlan, RunSummary, plan_pipeline};
+use weir_core::check::{CheckInputs, shared_renderer};
+use weir_core::pipeline::{PipelinePlan, RunSummary, needs_check, plan_pipeline_with};
 
 use crate::context::{self, Ctx, Env, instrumented};
 use crate::error::{Error, is_not_found};
 use crate::health::Synced;
+use crate::observe;
 use crate::status::{self, Batch};
 use crate::watch::{self, cache, scoped};
 
@@ -100,10 +104,18 @@ async fn reconcile_pipeline(
     {
         return Ok(Action::requeue(Duration::from_millis(500)));
     }
-    // 1. dereference
+    // 1. dereference: the runs, and the ConfigMap templates when the spec is checked
     let runs = summaries(&st.runs, &pipeline, &ns);
+    let texts = match needs_check(&pipeline) {
+        true => Some(observe::config_templates(&ctx.client, Some(&pipeline.spec), &ns).await?),
+        false => None,
+    };
+    let inputs = texts.as_ref().map(|texts| CheckInputs {
+        renderer: shared_renderer(),
+        config_templates: texts,
+    });
     // 2. plan
-    let plan = plan_pipeline(&pipeline, &runs, jiff::Timestamp::now());
+    let plan = plan_pipeline_with(&pipeline, &runs, jiff::Timestamp::now(), inputs.as_ref());
     // 3. apply
     delete_runs(&ctx, &pipeline, &ns, &plan).await?;
     // 4. status

@@ -198,7 +198,7 @@ pub fn check_templates(
             let path = if not_found && step.template().is_some() {
                 format!("{at}.{}.template", step.kind())
             } else {
-                format!("{at}.{}", step.kind())
+                failure_path(&at, step, &failure)
             };
             let found = Found {
                 problem: problem(path, failure.to_string()),
@@ -328,6 +328,63 @@ fn is_definite(failure: &RenderFailure) -> bool {
 
 fn mentions_results(failure: &RenderFailure) -> bool {
     undefined(failure).is_some_and(|e| e.starts_with("results"))
+}
+
+/// Where a render failure is best reported: a templated value's own field (`args[1]`,
+/// `env.RUN_DATE`) or the template text (`template.inline`) when the step has it, else the
+/// step's kind. Worked out from the typed step, so `weir check` and the `Valid` condition
+/// name the same field.
+fn failure_path(at: &str, step: &Step, failure: &RenderFailure) -> String {
+    let kind = step.kind();
+    let base = format!("{at}.{kind}");
+    let RenderFailure::Render(err) = failure else {
+        return base;
+    };
+    let Some(name) = err.template() else {
+        return base;
+    };
+    let body = serde_json::to_value(step)
+        .ok()
+        .and_then(|v| v.get(kind).cloned())
+        .unwrap_or_default();
+    let candidates = if name == "inline" || name.starts_with("configmap/") {
+        vec!["template.inline".to_string(), "template".to_string()]
+    } else {
+        vec![
+            name.to_string(),
+            format!("jobArgs.{name}"),
+            format!("env.{name}"),
+        ]
+    };
+    candidates
+        .into_iter()
+        .find(|rel| has_path(&body, rel))
+        .map_or(base.clone(), |rel| format!("{base}.{rel}"))
+}
+
+/// Whether `value` holds a non-null value at `path` (`a.b`, `args[1]`).
+fn has_path(value: &Value, path: &str) -> bool {
+    let mut at = value;
+    for segment in path.split('.') {
+        let (key, index) = match segment.split_once('[') {
+            Some((key, rest)) => (
+                key,
+                rest.strip_suffix(']').and_then(|i| i.parse::<usize>().ok()),
+            ),
+            None => (segment, None),
+        };
+        let Some(next) = at.get(key) else {
+            return false;
+        };
+        at = match index {
+            Some(i) => match next.get(i) {
+                Some(v) => v,
+                None => return false,
+            },
+            None => next,
+        };
+    }
+    !at.is_null()
 }
 
 fn problem(path: impl Into<String>, message: impl Into<String>) -> Problem {

@@ -49,22 +49,16 @@ pub fn plan_pipeline(pipeline: &Pipeline, runs: &[RunSummary], now: Timestamp) -
         renderer: shared_renderer(),
         config_templates: &none,
     };
-    plan_pipeline_with(pipeline, runs, now, &inputs)
+    plan_pipeline_with(pipeline, runs, now, Some(&inputs))
 }
 
-/// Plans one reconcile of a Pipeline given all its runs. `Valid` is
-/// [`check_pipeline`]'s answer, the very one `weir check` gives for the same spec and
-/// ConfigMaps.
-pub fn plan_pipeline_with(
+/// Sets the `Valid` condition from [`check_pipeline`], with an Event when it turns false.
+fn set_validity(
+    plan: &mut PipelinePlan,
     pipeline: &Pipeline,
-    runs: &[RunSummary],
     now: Timestamp,
     inputs: &CheckInputs<'_>,
-) -> PipelinePlan {
-    let mut plan = PipelinePlan {
-        status: pipeline.status.clone().unwrap_or_default(),
-        ..Default::default()
-    };
+) {
     let generation = pipeline.metadata.generation;
     let name = pipeline.metadata.name.as_deref().unwrap_or_default();
     let namespace = pipeline.metadata.namespace.as_deref().unwrap_or_default();
@@ -83,30 +77,65 @@ pub fn plan_pipeline_with(
             generation,
             now,
         );
-    } else {
-        let msg = truncate(
-            problems
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; "),
-            2048,
-        );
-        if set_condition(
-            &mut plan.status.conditions,
-            cond::VALID,
-            false,
-            cond::REASON_INVALID_SPEC,
-            &msg,
-            generation,
-            now,
-        ) {
-            plan.events.push(Event {
-                warning: true,
-                reason: EventReason::InvalidSpec,
-                message: msg,
-            });
-        }
+        return;
+    }
+    let msg = truncate(
+        problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; "),
+        2048,
+    );
+    if set_condition(
+        &mut plan.status.conditions,
+        cond::VALID,
+        false,
+        cond::REASON_INVALID_SPEC,
+        &msg,
+        generation,
+        now,
+    ) {
+        plan.events.push(Event {
+            warning: true,
+            reason: EventReason::InvalidSpec,
+            message: msg,
+        });
+    }
+}
+
+/// Whether `Valid` must be worked out (again): the spec changed since the recorded
+/// condition, or there is none. Otherwise the recorded answer stands, so a reconcile caused
+/// by a run (most of them) renders no template and reads no ConfigMap, and a restart
+/// rewrites nothing.
+pub fn needs_check(pipeline: &Pipeline) -> bool {
+    let generation = pipeline.metadata.generation;
+    let status = pipeline.status.as_ref();
+    let checked = status.and_then(|s| {
+        s.conditions
+            .iter()
+            .find(|c| c.type_ == cond::VALID)
+            .map(|c| c.observed_generation == generation)
+    });
+    status.map(|s| s.observed_generation) != Some(generation) || checked != Some(true)
+}
+
+/// Plans one reconcile of a Pipeline given all its runs. With `inputs`, `Valid` is
+/// [`check_pipeline`]'s answer, the very one `weir check` gives for the same spec and
+/// ConfigMaps; without (see [`needs_check`]), the recorded condition is kept.
+pub fn plan_pipeline_with(
+    pipeline: &Pipeline,
+    runs: &[RunSummary],
+    now: Timestamp,
+    inputs: Option<&CheckInputs<'_>>,
+) -> PipelinePlan {
+    let mut plan = PipelinePlan {
+        status: pipeline.status.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    let generation = pipeline.metadata.generation;
+    if let Some(inputs) = inputs {
+        set_validity(&mut plan, pipeline, now, inputs);
     }
     plan.status.observed_generation = generation;
     plan.status.active_runs = runs
@@ -191,6 +220,19 @@ mod tests {
             phase,
             completed: done.map(at),
         }
+    }
+
+    #[test]
+    fn validity_is_checked_when_the_spec_changed_and_kept_otherwise() {
+        let mut p = pipeline(History::default());
+        assert!(needs_check(&p), "never checked");
+        let plan = plan_pipeline(&p, &[], at(1));
+        p.status = Some(plan.status);
+        assert!(!needs_check(&p), "checked at this generation");
+        let kept = plan_pipeline_with(&p, &[], at(2), None);
+        assert_eq!(Some(&kept.status), p.status.as_ref(), "nothing rewritten");
+        p.metadata.generation = Some(4);
+        assert!(needs_check(&p), "the spec changed");
     }
 
     #[test]

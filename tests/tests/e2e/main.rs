@@ -14,3 +14,4 @@ mod kinds;
 mod objstore;
 mod operations;
 mod runs;
+mod validity;

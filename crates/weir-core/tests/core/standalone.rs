@@ -118,7 +118,10 @@ fn the_check_renders_templates_and_names_an_undeclared_parameter() {
     let checked = check_pipeline("p", "ns", &spec, &inputs);
     assert!(!checked.is_valid());
     let found = &checked.problems[0];
-    assert_eq!(found.problem.path, "spec.steps[0].job");
+    assert_eq!(
+        found.problem.path, "spec.steps[0].job.args[0]",
+        "the templated field itself"
+    );
     let failure = &found.template.as_ref().unwrap().failure;
     assert_eq!(
         failure

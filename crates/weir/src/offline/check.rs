@@ -1,18 +1,17 @@
 //! What `weir check` finds beyond reading a resource: weir-core's check, the very one that
 //! sets a Pipeline's `Valid` condition (the DAG, durations, templates named, triggers, every
 //! template rendered), plus a run's parameters against its pipeline. What is added here is
-//! only where to point: a template failure's path is refined to the field the document has.
+//! the template line a render failure names, for pointing at the file's own line.
 
 use std::collections::BTreeMap;
 
-use weir_api::reason::WeirReason;
-use weir_api::v1alpha1::{PipelineRunSpec, PipelineSpec, Step};
+use weir_api::v1alpha1::{PipelineRunSpec, PipelineSpec};
 use weir_core::Problem;
 use weir_core::check::{
     CheckInputs, Checked, PREVIEW_START_TIME, PREVIEW_UID, check_pipeline, check_standalone,
     check_templates, default_params, spec_problems,
 };
-use weir_core::render::{RenderFailure, RunRef};
+use weir_core::render::RunRef;
 use weir_core::validate::resolve_params;
 
 use super::render::standalone_input;
@@ -65,11 +64,7 @@ pub(crate) fn check(env: &Env<'_>, r: &Resource<'_>) -> Outcome {
         Some(Spec::ConfigMap(_)) | None => Checked::default(),
     };
     Outcome {
-        problems: checked
-            .problems
-            .into_iter()
-            .map(|f| pointed(r, f))
-            .collect(),
+        problems: checked.problems.into_iter().map(pointed).collect(),
         notes: checked.notes,
     }
 }
@@ -140,63 +135,16 @@ fn run_name(r: &Resource<'_>) -> String {
 /// A problem of weir-core's, pointed at the field of the document it is best read at: a
 /// step's template failure at the templated value's own field (`args[1]`, `env.RUN_DATE`)
 /// or the template, and at the template's line when the template is inline.
-fn pointed(r: &Resource<'_>, found: weir_core::check::Found) -> Found {
-    let mut problem = found.problem;
-    let Some(t) = found.template else {
-        return problem.into();
-    };
-    let template_line = t.failure.template_error().and_then(|e| e.line);
-    if let Some(i) = t.step
-        && t.failure.reason() != WeirReason::TemplateNotFound
-        && let Some((root, step)) = step_at(r, i)
-    {
-        problem.path = failure_path(r, &format!("{root}.steps[{i}]"), step, &t.failure);
-    }
+fn pointed(found: weir_core::check::Found) -> Found {
+    let template_line = found
+        .template
+        .as_ref()
+        .and_then(|t| t.failure.template_error())
+        .and_then(|e| e.line);
     Found {
-        problem,
+        problem: found.problem,
         template_line,
     }
-}
-
-/// The `i`th step of the pipeline a resource holds, with the path of that pipeline.
-fn step_at<'r>(r: &'r Resource<'_>, i: usize) -> Option<(&'static str, &'r Step)> {
-    match &r.spec {
-        Some(Spec::Pipeline(spec)) => Some(("spec", spec.steps.get(i)?)),
-        Some(Spec::PipelineRun(run)) => {
-            Some(("spec.pipeline", run.pipeline.as_ref()?.steps.get(i)?))
-        }
-        _ => None,
-    }
-}
-
-/// Where a render failure is best reported: a templated value's own field (`args[1]`,
-/// `env.RUN_DATE`) when the document has it, else the step's kind.
-fn failure_path(r: &Resource<'_>, at: &str, step: &Step, failure: &RenderFailure) -> String {
-    let kind = step.kind();
-    let base = format!("{at}.{kind}");
-    let RenderFailure::Render(err) = failure else {
-        return base;
-    };
-    let Some(name) = err.template() else {
-        return base;
-    };
-    if name == "inline" || name.starts_with("configmap/") {
-        let t = format!("{base}.template");
-        let inline = format!("{t}.inline");
-        return [inline, t]
-            .into_iter()
-            .find(|p| r.doc.has(p))
-            .unwrap_or(base);
-    }
-    let candidates = [
-        format!("{base}.{name}"),
-        format!("{base}.jobArgs.{name}"),
-        format!("{base}.env.{name}"),
-    ];
-    candidates
-        .into_iter()
-        .find(|p| r.doc.has(p))
-        .unwrap_or(base)
 }
 
 fn problem(path: impl Into<String>, message: impl Into<String>) -> Problem {

@@ -69,11 +69,6 @@ pub(crate) struct Document {
 }
 
 impl Document {
-    /// Whether the document has exactly this key or item (`spec.steps[2].job.args[1]`).
-    pub fn has(&self, path: &str) -> bool {
-        self.lines.contains(path)
-    }
-
     /// The file line of line `n` of the literal block scalar (`key: |`) at `path`.
     pub fn block_line(&self, path: &str, n: usize) -> Option<usize> {
         self.lines.block_line(path, n)

@@ -58,11 +58,6 @@ impl LineIndex {
         (first + n).checked_sub(1)
     }
 
-    /// Whether `path` itself is indexed.
-    pub fn contains(&self, path: &str) -> bool {
-        self.lines.contains_key(path)
-    }
-
     /// The line of `path`, or of its nearest indexed ancestor. Paths are written like
     /// serde_path_to_error writes them: `spec.steps[2].retries.limit`.
     pub fn find(&self, path: &str) -> Option<usize> {

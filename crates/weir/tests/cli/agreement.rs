@@ -111,10 +111,102 @@ fn weir_check_and_the_valid_condition_agree() {
             cond.message
         );
         for f in &report.findings {
+            let said = match &f.path {
+                Some(path) => format!("{path}: {}", f.message),
+                None => f.message.clone(),
+            };
             assert!(
-                cond.message.contains(&f.message),
-                "{case}: weir check found {:?}, the Valid condition says {:?}",
-                f.message,
+                cond.message.contains(&said),
+                "{case}: weir check found {said:?}, the Valid condition says {:?}",
+                cond.message
+            );
+        }
+    }
+}
+
+/// A Job template kept in a ConfigMap, using `params.image`.
+const CM_TEMPLATE: &str = "apiVersion: batch/v1\nkind: Job\nmetadata: {name: x}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: main, image: '{{ params.image }}'}]\n";
+
+/// The same agreement when the ConfigMap a step names is known: `weir check` reads it among
+/// its files, the controller reads it from the cluster (every key of it) when it checks a
+/// changed spec.
+#[test]
+fn weir_check_and_the_valid_condition_agree_on_config_map_templates() {
+    // (case, params under spec, key the step names, valid)
+    let cases = [
+        (
+            "declared parameter",
+            "  params: [{name: image}]\n",
+            "job.yaml",
+            true,
+        ),
+        ("undeclared parameter", "", "job.yaml", false),
+        (
+            "a key the ConfigMap lacks",
+            "  params: [{name: image}]\n",
+            "other.yaml",
+            false,
+        ),
+    ];
+    for (case, params, key, valid) in cases {
+        let yaml = format!(
+            "{HEAD}{params}  steps:\n  - name: a\n    job:\n      template: {{configMapKeyRef: {{name: tpl, key: {key}}}}}\n"
+        );
+        let indented: String = CM_TEMPLATE.lines().map(|l| format!("    {l}\n")).collect();
+        let cm = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: tpl, namespace: ns}}\ndata:\n  job.yaml: |\n{indented}"
+        );
+        let report = check_sources(&[
+            Source {
+                name: "p.yaml".into(),
+                bytes: yaml.clone().into_bytes(),
+            },
+            Source {
+                name: "cm.yaml".into(),
+                bytes: cm.into_bytes(),
+            },
+        ]);
+        let pipeline: Pipeline = serde_saphyr::from_str(&yaml).expect(case);
+        let texts = std::collections::BTreeMap::from([(
+            ("tpl".to_string(), "job.yaml".to_string()),
+            CM_TEMPLATE.to_string(),
+        )]);
+        let inputs = weir_core::check::CheckInputs {
+            renderer: weir_core::check::shared_renderer(),
+            config_templates: &texts,
+        };
+        let plan = weir_core::pipeline::plan_pipeline_with(
+            &pipeline,
+            &[],
+            jiff::Timestamp::UNIX_EPOCH,
+            Some(&inputs),
+        );
+        let cond = plan
+            .status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Valid")
+            .expect(case);
+        assert_eq!(
+            report.findings.is_empty(),
+            valid,
+            "{case}: weir check said {:?}",
+            report.findings
+        );
+        assert_eq!(
+            cond.status == "True",
+            valid,
+            "{case}: Valid says {}",
+            cond.message
+        );
+        for f in &report.findings {
+            let said = match &f.path {
+                Some(path) => format!("{path}: {}", f.message),
+                None => f.message.clone(),
+            };
+            assert!(
+                cond.message.contains(&said),
+                "{case}: weir check found {said:?}, the Valid condition says {:?}",
                 cond.message
             );
         }
