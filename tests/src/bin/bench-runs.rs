@@ -20,10 +20,10 @@ use k8s_openapi::api::batch::v1::Job;
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
-use weir_api::v1alpha1::{Pipeline, PipelineRun, PipelineRunSpec};
+use weir_api::v1alpha1::{Pipeline, PipelineRun, PipelineRunSpec, StepPhase};
 use weir_e2e::TestNamespace;
 use weir_e2e::cluster::kubeconfig_path;
-use weir_e2e::weir::{create_pipeline, install_crds, weir_bin};
+use weir_e2e::weir::{create_pipeline, install_crds, sample, scrape, weir_bin};
 
 const SINGLE: &str = r#"
 apiVersion: weir.dev/v1alpha1
@@ -441,8 +441,30 @@ async fn active(runs: usize, port: u16) -> (usize, f64, f64) {
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     };
-    // Let a few reconciles of every run pass (pods becoming Running) before reading the peak.
-    tokio::time::sleep(Duration::from_secs(20)).await;
+    // Read the peak in steady state, observed rather than waited for: every run's step is
+    // recorded Running (its pod started and the batched status written) and the controller
+    // has nothing queued.
+    let settle = Instant::now() + Duration::from_secs(300);
+    loop {
+        let list = api.list(&Default::default()).await.expect("list").items;
+        let recorded = list
+            .iter()
+            .filter(|r| {
+                r.status.as_ref().is_some_and(|s| {
+                    !s.steps.is_empty() && s.steps.iter().all(|st| st.phase == StepPhase::Running)
+                })
+            })
+            .count();
+        let text = scrape(port).await.unwrap_or_default();
+        let queued = sample(&text, "weir_queue_depth{controller=\"pipelinerun\"}");
+        if (recorded == runs && queued == Some(0.0)) || Instant::now() > settle {
+            if recorded < runs {
+                eprintln!("active: only {recorded} of {runs} runs recorded Running after 300 s");
+            }
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
     let (rss, cpu) = ctl.usage();
     let _ = api
         .delete_collection(&DeleteParams::background(), &Default::default())
