@@ -23,6 +23,8 @@ pub(crate) struct Fence {
     epoch: Instant,
     /// Milliseconds after `epoch`; `u64::MAX` means always (no leader election).
     until_ms: AtomicU64,
+    /// Woken at each renewal seen (see [`Fence::confirmed`]).
+    renewed: tokio::sync::Notify,
 }
 
 impl Fence {
@@ -31,6 +33,7 @@ impl Fence {
         Self {
             epoch: Instant::now(),
             until_ms: AtomicU64::new(u64::MAX),
+            renewed: tokio::sync::Notify::new(),
         }
     }
 
@@ -39,6 +42,7 @@ impl Fence {
         Self {
             epoch: Instant::now(),
             until_ms: AtomicU64::new(0),
+            renewed: tokio::sync::Notify::new(),
         }
     }
 
@@ -46,6 +50,19 @@ impl Fence {
         let ms = until.saturating_duration_since(self.epoch).as_millis();
         self.until_ms
             .store(u64::try_from(ms).unwrap_or(u64::MAX - 1), Ordering::SeqCst);
+        self.renewed.notify_waiters();
+    }
+
+    /// Returns once the Lease itself names this replica as its unexpired holder.
+    pub(crate) async fn confirmed(&self) {
+        loop {
+            // Registered before the check, so a renewal in between still wakes us.
+            let renewed = self.renewed.notified();
+            if self.check().is_ok() {
+                return;
+            }
+            renewed.await;
+        }
     }
 
     fn close(&self) {
@@ -116,6 +133,19 @@ mod tests {
         assert!(f.check().is_ok());
         f.close();
         assert!(f.check().is_err());
+    }
+
+    #[tokio::test]
+    async fn confirmed_waits_for_a_renewal() {
+        let f = std::sync::Arc::new(Fence::closed());
+        let waiter = tokio::spawn({
+            let f = f.clone();
+            async move { f.confirmed().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished(), "no renewal seen yet");
+        f.allow_until(Instant::now() + Duration::from_secs(60));
+        assert!(waiter.await.is_ok());
     }
 
     #[test]

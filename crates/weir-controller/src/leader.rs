@@ -60,7 +60,10 @@ where
         .with_identity(&identity)
         .with_duration(lease.duration_seconds)
         .with_grace(lease.grace_seconds)
-        .with_field_manager(weir_api::FIELD_MANAGER)
+        // One field manager per replica: taking a free Lease is a server-side apply without
+        // force, which conflicts (409) only between different managers. With one shared
+        // manager, two replicas racing for a new Lease both "won".
+        .with_field_manager(format!("{}-{identity}", weir_api::FIELD_MANAGER))
         .build()
         .await
         .map_err(|e| Error::Leader(e.to_string()))?;
@@ -91,7 +94,6 @@ where
         let _ = task.await;
         return Ok(());
     }
-    tracing::info!(%identity, lease = %lease.name, "leading");
     // Writes wait for the first renewal the Lease's watch shows, then stop at its expiry
     // unless the next one is seen (a paused or cut-off leader stops writing by itself).
     let fence = Arc::new(Fence::closed());
@@ -102,7 +104,6 @@ where
         let margin = std::time::Duration::from_secs(lease.grace_seconds.min(1));
         tokio::spawn(async move { fence.follow(api, &name, &id, margin, stop).await });
     }
-    metrics.leader.set(1);
     let mut watch = leading.clone();
     let leads = Arc::new(AtomicBool::new(true));
     let lost = {
@@ -117,12 +118,23 @@ where
         }
     }
     .shared();
-    let stop = futures::future::select(shutdown.clone(), lost.clone())
-        .map(|_| ())
-        .boxed()
-        .shared();
-    controllers(stop, Leadership { leads, fence }).await;
-    metrics.leader.set(0);
+    // Two replicas racing for a new Lease can both be told they won; only the Lease itself
+    // says who holds it. Start the controllers once it names this replica.
+    let confirmed = tokio::select! {
+        () = fence.confirmed() => true,
+        () = lost.clone() => false,
+        () = shutdown.clone() => false,
+    };
+    if confirmed {
+        tracing::info!(%identity, lease = %lease.name, "leading");
+        metrics.leader.set(1);
+        let stop = futures::future::select(shutdown.clone(), lost.clone())
+            .map(|_| ())
+            .boxed()
+            .shared();
+        controllers(stop, Leadership { leads, fence }).await;
+        metrics.leader.set(0);
+    }
     let lost_it = lost.now_or_never().is_some();
     // Dropping the receiver makes the lease manager release the lease, so a standby takes
     // over at once instead of after the lease expires.

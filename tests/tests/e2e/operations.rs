@@ -360,3 +360,65 @@ async fn a_real_prometheus_scrapes_the_controller() {
     let _ = prom.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Replicas racing for a Lease that does not exist yet: exactly one leads. Regression: all
+/// replicas took the free Lease with one shared server-side-apply field manager, so none of
+/// their applies conflicted and two of them could each be told they had won (seen as two
+/// "leading" lines 20 ms apart in the hung-API-server test).
+#[tokio::test]
+async fn replicas_racing_for_a_new_lease_elect_exactly_one() {
+    let ns = TestNamespace::create("lease-race").await;
+    let ports = [free_port(), free_port(), free_port()];
+    let args: Vec<Vec<String>> = ports
+        .iter()
+        .map(|p| {
+            [
+                "--leader-election",
+                "--lease-namespace",
+                ns.name(),
+                "--lease-duration",
+                "4",
+                "--metrics-addr",
+                &format!("127.0.0.1:{p}"),
+            ]
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+        })
+        .collect();
+    let starts = args.iter().enumerate().map(|(i, a)| {
+        let ns = &ns;
+        async move {
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            Controller::start_with(ns, &format!("racer-{i}"), &a).await
+        }
+    });
+    // Started together, so their first attempts at the Lease meet.
+    let replicas = futures::future::join_all(starts).await;
+    wait::poll(MINUTE, Duration::from_millis(200), "one leader", || async {
+        (leader_of(&ports).await.len() == 1).then_some(())
+    })
+    .await;
+    // Every replica has made its first attempt (a standby says so once it knows).
+    wait::poll(
+        MINUTE,
+        Duration::from_millis(200),
+        "every replica decided",
+        || {
+            let logs: Vec<String> = replicas.iter().map(Controller::log).collect();
+            async move {
+                logs.iter()
+                    .all(|l| l.contains(" leading") || l.contains("standing by"))
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+    let leading: Vec<usize> = replicas
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.log().contains(" leading"))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(leading.len(), 1, "replicas that led: {leading:?}");
+}
