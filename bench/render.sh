@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Template rendering benchmark (issue 3): weir-render (Rust) against Python
-# Jinja2 on the same template text and the same context, in one run.
+# Template rendering benchmark (issues 3 and 14): weir-render (Rust) against
+# Python Jinja2 + PyYAML on the same template text and the same context, in one run.
 #
 #   bench/render.sh            # from the repository root or anywhere
 #
@@ -56,18 +56,13 @@ versions = f"Jinja2 {python['jinja2']}, PyYAML {python['pyyaml']}, Python {pytho
 print(versions)
 table("per step attempt (template -> typed, stamped Job)", python["step_median_ns"],
       "Python: Jinja2 render + yaml.safe_load_all (seed, KJO)", [
-    ("step", "compiled", "Rust: job built-in compiled (src/fast)"),
-    ("step", "minijinja", "Rust: minijinja"),
+    ("step", "job", "Rust: render_value, render_job, stamp_job"),
 ])
-compiled, interpreted = median("step", "compiled"), median("step", "minijinja")
-print(f"{'compiled path saves, of the minijinja step:':58} {(interpreted - compiled) / 1000:9.2f} µs "
-      f"({100 * (interpreted - compiled) / interpreted:.0f} %)")
 for bench, label in [("parse_yaml", "  of which YAML text -> JSON value"), ("typed", "  of which JSON value -> typed Job"),
                      ("yaml_to_job", "  (YAML text -> typed Job directly)")]:
     print(f"{label + ':':58} {median('step', bench) / 1000:9.2f} µs")
 table("template -> text only", python["median_ns"], "Python: Jinja2 render", [
-    ("job", "render", "Rust: compiled (context converted per call)"),
-    ("job", "render_prepared", "Rust: compiled (context prepared once)"),
-    ("job", "render_interpreted", "Rust: minijinja (context converted per call)"),
+    ("job", "render", "Rust: context converted per call"),
+    ("job", "render_prepared", "Rust: context prepared once"),
 ])
 PY

@@ -8,20 +8,18 @@
 //! the fields weir owns (`stamp_job`), with the context and identity built as
 //! weir-core builds them.
 //!
-//! - `step/compiled`: that path as it is, the `job` built-in through its
-//!   hand-compiled form (src/fast);
-//! - `step/minijinja`: the same path with the template rendered by minijinja
-//!   (what every template but the `job` built-in takes);
+//! - `step/job`: that path;
 //! - `step/parse_yaml`, `step/typed`: its two parsing stages alone (text → JSON
 //!   value, JSON value → typed Job); `step/yaml_to_job`: text straight into a
-//!   typed Job, skipping the JSON value;
-//! - `job/render`, `job/render_prepared`, `job/render_interpreted`: template →
-//!   text alone (compiled, compiled with a context converted once, minijinja).
+//!   typed Job, skipping the JSON value (slower; BENCHMARKS.md);
+//! - `job/render`, `job/render_prepared`: template → text alone, converting the
+//!   context into engine values on every call, or once ([`PreparedContext`], as
+//!   Jinja2 is handed a ready dict).
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use weir_render::{
@@ -81,14 +79,12 @@ fn identity(ctx: &RenderContext) -> Identity {
     }
 }
 
-/// One step attempt as weir-core renders it, with `render` turning the finished
-/// context into a typed Job.
+/// One step attempt as weir-core renders it.
 fn step(
     renderer: &Renderer,
     base: &RenderContext,
     raw_job: &serde_json::Value,
     raw_envs: &serde_json::Value,
-    render: impl Fn(&RenderContext) -> Result<Job, RenderError>,
 ) -> Result<Job, RenderError> {
     let mut ctx = RenderContext {
         job: serde_json::Value::Null,
@@ -98,7 +94,7 @@ fn step(
     ctx.job = renderer.render_value(raw_job, &ctx)?;
     let envs = renderer.render_value(raw_envs, &ctx)?;
     ctx.envs = serde_json::from_value(envs).unwrap_or_default();
-    let mut job = render(&ctx)?;
+    let mut job = renderer.render_job(&TemplateSource::Builtin(Builtin::Job), &ctx)?;
     weir_render::stamp_job(&mut job, &identity(&ctx));
     Ok(job)
 }
@@ -109,41 +105,26 @@ fn bench(c: &mut Criterion) {
     let source = TemplateSource::Builtin(Builtin::Job);
     let raw_job = ctx.job.clone();
     let raw_envs = serde_json::to_value(&ctx.envs).unwrap_or_default();
-    let compiled = |ctx: &RenderContext| renderer.render_job(&source, ctx);
-    let interpreted = |ctx: &RenderContext| {
-        let text = renderer.render_interpreted(Builtin::Job, ctx)?;
-        weir_render::typed("job", weir_render::parse_yaml("job", &text)?)
-    };
-    // Fail loudly rather than benchmark an error path, and make sure the rows
-    // compare like with like: the same Job either way, the compiled path taken.
-    let (a, b) = (
-        step(&renderer, &ctx, &raw_job, &raw_envs, compiled),
-        step(&renderer, &ctx, &raw_job, &raw_envs, interpreted),
-    );
-    match (a, b) {
-        (Ok(a), Ok(b)) if a == b => {}
-        other => panic!("the benchmark context must render the same Job both ways: {other:?}"),
+    // Fail loudly rather than benchmark an error path.
+    if let Err(err) = step(&renderer, &ctx, &raw_job, &raw_envs) {
+        panic!("the benchmark context must render: {err}");
     }
-    if renderer.render_compiled(Builtin::Job, &ctx).is_none() {
-        panic!("the benchmark context must take the compiled path");
-    }
-    let text = renderer
-        .render_interpreted(Builtin::Job, &ctx)
-        .unwrap_or_default();
+    let text = renderer.render_text(&source, &ctx).unwrap_or_default();
     let value = weir_render::parse_yaml("job", &text).unwrap_or_default();
 
     let mut group = c.benchmark_group("step");
-    group.bench_function("compiled", |b| {
-        b.iter(|| step(&renderer, black_box(&ctx), &raw_job, &raw_envs, compiled))
-    });
-    group.bench_function("minijinja", |b| {
-        b.iter(|| step(&renderer, black_box(&ctx), &raw_job, &raw_envs, interpreted))
+    group.bench_function("job", |b| {
+        b.iter(|| step(&renderer, black_box(&ctx), &raw_job, &raw_envs))
     });
     group.bench_function("parse_yaml", |b| {
         b.iter(|| weir_render::parse_yaml("job", black_box(&text)))
     });
     group.bench_function("typed", |b| {
-        b.iter(|| weir_render::typed::<Job>("job", black_box(value.clone())))
+        b.iter_batched(
+            || value.clone(),
+            |value| weir_render::typed::<Job>("job", value),
+            BatchSize::SmallInput,
+        )
     });
     group.bench_function("yaml_to_job", |b| {
         b.iter(|| serde_saphyr::from_str::<Job>(black_box(&text)))
@@ -157,9 +138,6 @@ fn bench(c: &mut Criterion) {
     let prepared = PreparedContext::new(&ctx);
     group.bench_function("render_prepared", |b| {
         b.iter(|| renderer.render_text(black_box(&source), black_box(&prepared)))
-    });
-    group.bench_function("render_interpreted", |b| {
-        b.iter(|| renderer.render_interpreted(black_box(Builtin::Job), black_box(&ctx)))
     });
     group.finish();
 }
