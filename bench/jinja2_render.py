@@ -4,8 +4,12 @@
 Same template text (crates/weir-render/src/templates/*.yaml.j2), same context
 (bench/*_context.json) and the same environment settings as weir-render's minijinja
 environment: StrictUndefined, trim_blocks, lstrip_blocks, keep_trailing_newline, no
-autoescape. Times `template.render(context)` only (compiled once, like weir's cache) with
-timeit and prints the median of the repeats.
+autoescape. Times, with timeit, and prints the median of the repeats of:
+
+- `template.render(context)` (compiled once, like weir's cache);
+- the seed's path per task: that render, then the YAML loaded into Python objects the way
+  the KubernetesJobOperator loads a body (`list(yaml.safe_load_all(text))`: PyYAML's
+  pure-Python SafeLoader; `safe_load*` never takes the LibYAML C loader).
 
     python3 bench/jinja2_render.py                 # job template, human-readable timing
     python3 bench/jinja2_render.py --json          # {"median_ns": ..., ...} for bench/render.sh
@@ -21,8 +25,9 @@ import timeit
 
 try:
     import jinja2
+    import yaml
 except ImportError:  # pragma: no cover - a hint beats a traceback
-    sys.exit("jinja2 is missing: python3 -m pip install jinja2")
+    sys.exit("jinja2 or pyyaml is missing: python3 -m pip install jinja2 pyyaml")
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "crates" / "weir-render" / "src" / "templates"
@@ -47,6 +52,7 @@ def main():
     parser.add_argument("template", nargs="?", default="job", choices=["job", "spark", "dbt"])
     parser.add_argument("context", nargs="?", default=str(ROOT / "bench" / "job_context.json"))
     parser.add_argument("--number", type=int, default=2000, help="renders per repeat")
+    parser.add_argument("--step-number", type=int, default=50, help="render + YAML loads per repeat")
     parser.add_argument("--repeat", type=int, default=15, help="repeats; the median is reported")
     parser.add_argument("--print", action="store_true", help="print the rendered text and exit")
     parser.add_argument("--json", action="store_true", help="print the timing as JSON")
@@ -58,22 +64,39 @@ def main():
         sys.stdout.write(template.render(context))
         return
 
-    template.render(context)  # warm-up
-    timer = timeit.Timer(lambda: template.render(context))
-    per_call_ns = [total / args.number * 1e9 for total in timer.repeat(args.repeat, args.number)]
+    def step():
+        # What the KubernetesJobOperator does with a rendered body (JobRunner.prepare_body).
+        documents = list(yaml.safe_load_all(template.render(context)))
+        if not all(isinstance(document, dict) for document in documents):
+            raise ValueError("the rendered body is not a list of mappings")
+        return documents
+
+    def per_call_ns(call, number):
+        call()  # warm-up
+        totals = timeit.Timer(call).repeat(args.repeat, number)
+        return [total / number * 1e9 for total in totals]
+
+    render = per_call_ns(lambda: template.render(context), args.number)
+    step_ns = per_call_ns(step, args.step_number)
     result = {
-        "median_ns": statistics.median(per_call_ns),
-        "min_ns": min(per_call_ns),
+        "median_ns": statistics.median(render),
+        "min_ns": min(render),
+        "step_median_ns": statistics.median(step_ns),
+        "step_min_ns": min(step_ns),
         "repeats": args.repeat,
         "number": args.number,
+        "step_number": args.step_number,
         "python": sys.version.split()[0],
         "jinja2": jinja2.__version__,
+        "pyyaml": yaml.__version__,
     }
     if args.json:
         print(json.dumps(result))
     else:
         print(f"jinja2 {result['jinja2']} (Python {result['python']}): "
               f"median {result['median_ns'] / 1000:.1f} µs, min {result['min_ns'] / 1000:.1f} µs per render")
+        print(f"render + yaml.safe_load_all (PyYAML {result['pyyaml']}, pure-Python SafeLoader): "
+              f"median {result['step_median_ns'] / 1000:.1f} µs, min {result['step_min_ns'] / 1000:.1f} µs per task")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Template rendering benchmark (issue 3): weir-render (Rust) against Python
-# Jinja2 on the same template text and the same context, in one run.
+# Template rendering benchmark (issues 3 and 14): weir-render (Rust) against
+# Python Jinja2 + PyYAML on the same template text and the same context, in one run.
 #
 #   bench/render.sh            # from the repository root or anywhere
 #
 # 1. checks that both engines render the built-ins byte for byte alike (same work);
 # 2. runs the criterion bench `render` of weir-render (median of its samples);
 # 3. runs bench/jinja2_render.py (median of timeit repeats);
-# 4. prints the medians and the ratio Python / Rust for each Rust row. The `job`
-#    built-in renders through its compiled form (crates/weir-render/src/fast);
-#    the last row renders it through minijinja, as every other template is.
+# 4. prints the medians and the ratio Python / Rust for each Rust row: first the
+#    whole per-step path (render -> typed, stamped Job; the seed's Jinja2 render +
+#    yaml.safe_load_all), then the render alone.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,7 +18,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/weir/target}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-python3 -c 'import jinja2' 2>/dev/null || python3 -m pip install --quiet jinja2
+python3 -c 'import jinja2, yaml' 2>/dev/null || python3 -m pip install --quiet jinja2 pyyaml
 
 echo "== same output from both engines"
 cargo build -q --release -p weir-render --example render_builtin
@@ -35,7 +35,7 @@ done
 
 echo "== Rust (criterion)"
 cargo bench -q -p weir-render --bench render -- --warm-up-time 2 --measurement-time 5 2>&1 |
-  grep -E "^job/|time:" || true
+  grep -E "^(step|job)/|time:" || true
 
 echo "== Python (Jinja2)"
 python3 bench/jinja2_render.py --json >"$tmp/python.json"
@@ -43,17 +43,26 @@ python3 bench/jinja2_render.py --json >"$tmp/python.json"
 python3 - "$CARGO_TARGET_DIR/criterion" "$tmp/python.json" <<'PY'
 import json, pathlib, sys
 criterion, python = pathlib.Path(sys.argv[1]), json.loads(pathlib.Path(sys.argv[2]).read_text())
-def median(bench):
-    return json.loads((criterion / "job" / bench / "new" / "estimates.json").read_text())["median"]["point_estimate"]
-rows = [
-    ("render", "Rust render (context conversion included)"),
-    ("render_prepared", "Rust render (context prepared once)"),
-    ("render_typed", "Rust render + YAML -> typed Job"),
-    ("render_interpreted", "Rust render through minijinja (prepared)"),
-]
-py = python["median_ns"]
-print(f"{'Python Jinja2 ' + python['jinja2'] + ' (Python ' + python['python'] + ') render:':48} {py / 1000:8.2f} µs")
-for bench, label in rows:
-    rust = median(bench)
-    print(f"{label + ':':48} {rust / 1000:8.2f} µs   ratio {py / rust:5.1f}x")
+def median(group, bench):
+    estimates = criterion / group / bench / "new" / "estimates.json"
+    return json.loads(estimates.read_text())["median"]["point_estimate"]
+def table(title, python_ns, python_label, rows):
+    print(f"-- {title}")
+    print(f"{python_label + ':':58} {python_ns / 1000:9.2f} µs")
+    for group, bench, label in rows:
+        rust = median(group, bench)
+        print(f"{label + ':':58} {rust / 1000:9.2f} µs   Python / Rust {python_ns / rust:6.1f}x")
+versions = f"Jinja2 {python['jinja2']}, PyYAML {python['pyyaml']}, Python {python['python']}"
+print(versions)
+table("per step attempt (template -> typed, stamped Job)", python["step_median_ns"],
+      "Python: Jinja2 render + yaml.safe_load_all (seed, KJO)", [
+    ("step", "job", "Rust: render_value, render_job, stamp_job"),
+])
+for bench, label in [("parse_yaml", "  of which YAML text -> JSON value"), ("typed", "  of which JSON value -> typed Job"),
+                     ("yaml_to_job", "  (YAML text -> typed Job directly)")]:
+    print(f"{label + ':':58} {median('step', bench) / 1000:9.2f} µs")
+table("template -> text only", python["median_ns"], "Python: Jinja2 render", [
+    ("job", "render", "Rust: context converted per call"),
+    ("job", "render_prepared", "Rust: context prepared once"),
+])
 PY

@@ -1,6 +1,6 @@
 //! Prints a built-in template rendered with a JSON context file, e.g.
 //! `cargo run -p weir-render --example render_builtin -- job bench/job_context.json`.
-//! bench/compare_jinja2.sh diffs this against Jinja2's rendering of the same text.
+//! bench/render.sh diffs this against Jinja2's rendering of the same text.
 
 use std::process::ExitCode;
 

@@ -8,8 +8,6 @@
 //! make the whole manifest unparsable. This writer escapes those, errors on
 //! undefined values, and — skipping minijinja's keyword-argument handling —
 //! is the cheapest filter call in the built-ins, which call it dozens of times.
-//! The compiled `job` template (crate::fast) writes values with the same
-//! [`write_json`].
 
 use std::fmt::Write as _;
 
@@ -33,10 +31,9 @@ pub(crate) fn tojson(value: &Value, indent: Option<Value>) -> Result<Value, Erro
     Ok(Value::from_safe_string(out))
 }
 
-/// Appends what `value | tojson` renders to `out`. The filter and the compiled
-/// built-ins (crate::fast) both write through here, so they cannot disagree.
-/// On an error `out` may hold part of the value.
-pub(crate) fn write_json(out: &mut String, value: &Value) -> Result<(), Error> {
+/// Appends what `value | tojson` renders to `out`. On an error `out` may hold
+/// part of the value.
+fn write_json(out: &mut String, value: &Value) -> Result<(), Error> {
     write_value(out, value, 0)
 }
 

@@ -25,7 +25,6 @@ mod builtin;
 mod cache;
 mod context;
 mod error;
-mod fast;
 mod json;
 mod manifest;
 mod renderer;

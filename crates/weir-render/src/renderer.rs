@@ -141,56 +141,9 @@ impl Renderer {
         }
     }
 
-    /// Renders a built-in. The `job` built-in, rendered for every step attempt,
-    /// has two paths producing the same text: first its compiled form
-    /// (crate::fast, about four times faster than minijinja), which declines —
-    /// `None` — every context it is not certain to render exactly as the
-    /// interpreter would (undefined names, unexpected kinds, long loops, too
-    /// much output), and then minijinja, which therefore alone decides errors
-    /// and their messages. tests/render/fast_job.rs holds the two to byte-identical
-    /// output; a broken renderer (`self.broken`) skips the compiled path so it
-    /// reports the same error for every built-in.
+    /// Renders a built-in; a renderer whose built-ins did not all compile
+    /// reports that error for every built-in.
     fn render_builtin(&self, builtin: Builtin, ctx: &Value) -> Result<String, RenderError> {
-        if builtin == Builtin::Job
-            && self.broken.is_none()
-            && let Some(text) = crate::fast::job(ctx)
-        {
-            return Ok(text);
-        }
-        self.render_interpreted_value(builtin, ctx)
-    }
-
-    /// Renders a built-in through minijinja even where a compiled form exists,
-    /// for tests and benchmarks comparing the two paths.
-    #[doc(hidden)]
-    pub fn render_interpreted<C: serde::Serialize>(
-        &self,
-        builtin: Builtin,
-        ctx: &C,
-    ) -> Result<String, RenderError> {
-        self.render_interpreted_value(builtin, &Value::from(Serde(ctx)))
-    }
-
-    /// The compiled form of a built-in alone: its text, or `None` where it
-    /// leaves the render to minijinja (always, for built-ins without one).
-    /// For tests comparing the two paths.
-    #[doc(hidden)]
-    pub fn render_compiled<C: serde::Serialize>(
-        &self,
-        builtin: Builtin,
-        ctx: &C,
-    ) -> Option<String> {
-        match builtin {
-            Builtin::Job => crate::fast::job(&Value::from(Serde(ctx))),
-            Builtin::Spark | Builtin::Dbt => None,
-        }
-    }
-
-    fn render_interpreted_value(
-        &self,
-        builtin: Builtin,
-        ctx: &Value,
-    ) -> Result<String, RenderError> {
         let name = builtin.name();
         if let Some(err) = &self.broken {
             return Err(RenderError::Template(Box::new(err.clone())));
@@ -379,78 +332,5 @@ impl io::Write for LimitedBuffer {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The fuel minijinja spends rendering the `job` built-in with `ctx`.
-    fn fuel_used(renderer: &Renderer, ctx: &serde_json::Value) -> u64 {
-        let inner = renderer.inner.read().unwrap();
-        let template = inner.env.get_template("job").unwrap();
-        let captured = template.render_captured(Value::from(Serde(ctx))).unwrap();
-        captured.state().fuel_levels().unwrap().0
-    }
-
-    /// The compiled `job` path takes a context only when the interpreter would
-    /// surely not run out of fuel on it: every input it accepts at its limits
-    /// (1000 loop iterations, 1 MiB of output) leaves most of the fuel unused.
-    #[test]
-    fn compiled_job_stays_far_from_the_fuel_limit() {
-        use serde_json::json;
-
-        let renderer = Renderer::new();
-        let base = |job: serde_json::Value, envs: serde_json::Value| {
-            let run = json!({"name": "r", "namespace": "n"});
-            json!({"job": job, "run": run, "step": {"name": "s"}, "envs": envs})
-        };
-        let map = |n: usize, prefix: &str| -> serde_json::Value {
-            (0..n)
-                .map(|i| (format!("{prefix}{i:04}"), json!("value")))
-                .collect()
-        };
-        let list = |n: usize, item: serde_json::Value| json!(vec![item; n]);
-        let volume = json!({"name": "v", "type": "emptyDir", "mountPath": "/v",
-            "readOnly": true, "subPath": "s", "medium": "Memory", "sizeLimit": "1Gi"});
-        let claim = json!({"name": "v", "type": "persistentVolumeClaim", "reference": "c",
-            "mountPath": "/v", "readOnly": true, "subPath": "s"});
-        let source = json!({"type": "secretRef", "name": "s", "optional": true, "prefix": "P_"});
-        let gitsync = json!({"repo": "r", "ref": "m", "root": "/g", "link": "l", "image": "i", "secret": "s"});
-        let cases = [
-            base(
-                json!({"image": "i", "volumes": list(500, volume), "gitsync": gitsync}),
-                json!({}),
-            ),
-            base(
-                json!({"image": "i", "volumes": list(500, claim)}),
-                json!({}),
-            ),
-            base(json!({"image": "i", "env": map(1000, "E")}), json!({})),
-            base(json!({"image": "i"}), map(1000, "E")),
-            base(json!({"image": "i", "env": map(500, "E")}), map(500, "E")),
-            base(
-                json!({"image": "i", "annotations": map(1000, "a")}),
-                json!({}),
-            ),
-            base(
-                json!({"image": "i", "envFrom": list(1000, source)}),
-                json!({}),
-            ),
-            base(
-                json!({"image": "i", "imagePullSecrets": list(1000, json!("s"))}),
-                json!({}),
-            ),
-            base(
-                json!({"image": "x".repeat(MAX_OUTPUT_BYTES - 1000)}),
-                json!({}),
-            ),
-        ];
-        for ctx in &cases {
-            assert!(crate::fast::job(&Value::from(Serde(ctx))).is_some());
-            let used = fuel_used(&renderer, ctx);
-            assert!(used * 4 < FUEL, "{used} fuel of {FUEL}");
-        }
     }
 }

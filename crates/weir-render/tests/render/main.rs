@@ -7,7 +7,6 @@
 mod common;
 mod dbt;
 mod errors;
-mod fast_job;
 mod golden;
 mod injection;
 mod job;

@@ -1,5 +1,5 @@
 //! Realistic contexts shared by the integration tests: the seed's tasks, read
-//! from bench/*.json so the benchmark and bench/jinja2_compat.sh use the same.
+//! from bench/*.json so the benchmark and bench/render.sh use the same.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
