@@ -67,6 +67,7 @@ impl Fence {
 
     fn close(&self) {
         self.until_ms.store(0, Ordering::SeqCst);
+        self.renewed.notify_waiters();
     }
 
     /// `Ok` while this replica may write.
@@ -80,6 +81,26 @@ impl Fence {
             Ok(())
         } else {
             Err(Error::NotLeading)
+        }
+    }
+
+    /// Returns once writes are refused again: the lease expired without a renewal seen,
+    /// or the Lease names another holder. Never, for an open fence (no leader election).
+    pub(crate) async fn expired(&self) {
+        loop {
+            let renewed = self.renewed.notified();
+            let until = self.until_ms.load(Ordering::SeqCst);
+            if until == u64::MAX {
+                return std::future::pending().await;
+            }
+            let now = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+            if now >= until {
+                return;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(until - now)) => {}
+                () = renewed => {}
+            }
         }
     }
 
@@ -146,6 +167,27 @@ mod tests {
         assert!(!waiter.is_finished(), "no renewal seen yet");
         f.allow_until(Instant::now() + Duration::from_secs(60));
         assert!(waiter.await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn expired_follows_renewals_and_ends_at_the_deadline_or_another_holder() {
+        let f = std::sync::Arc::new(Fence::closed());
+        f.allow_until(Instant::now() + Duration::from_millis(50));
+        let started = Instant::now();
+        f.expired().await;
+        assert!(
+            started.elapsed() >= Duration::from_millis(40),
+            "not before the deadline"
+        );
+        f.allow_until(Instant::now() + Duration::from_secs(60));
+        let waiter = tokio::spawn({
+            let f = f.clone();
+            async move { f.expired().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished(), "renewed: still valid");
+        f.close();
+        assert!(waiter.await.is_ok(), "another holder: expired at once");
     }
 
     #[test]

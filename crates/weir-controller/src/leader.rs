@@ -106,13 +106,39 @@ where
     }
     let mut watch = leading.clone();
     let leads = Arc::new(AtomicBool::new(true));
+    // Lost: the lease manager says so, or (once leading) the lease expired without a
+    // renewal this replica saw. The manager learns only by talking to the API server, which
+    // after a pause or a hung API server can be seconds after another replica took over;
+    // like kube-controller-manager past its renew deadline, stop soon after the expiry.
+    let grace = std::time::Duration::from_secs(lease.grace_seconds.max(1));
     let lost = {
-        let leads = leads.clone();
+        let (leads, fence) = (leads.clone(), fence.clone());
         async move {
-            while watch.changed().await.is_ok() {
-                if !*watch.borrow() {
-                    break;
+            let manager_says = async {
+                while watch.changed().await.is_ok() {
+                    if !*watch.borrow() {
+                        break;
+                    }
                 }
+            };
+            // A renewal seen late (a slow watch) only pauses writes; one still missing a
+            // grace period after the expiry means this replica is cut off or was paused.
+            let expired = async {
+                fence.confirmed().await;
+                loop {
+                    fence.expired().await;
+                    if tokio::time::timeout(grace, fence.confirmed())
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+                tracing::warn!("the lease expired and no renewal was seen");
+            };
+            tokio::select! {
+                () = manager_says => {}
+                () = expired => {}
             }
             leads.store(false, Ordering::SeqCst);
         }

@@ -318,51 +318,61 @@ async fn outage_with_leader_election(name: &str, hung: bool) {
         .collect();
     assert_eq!(seen.keys().cloned().collect::<BTreeSet<_>>(), want);
 
-    // Leadership never overlapped: every replica's reconciles happened while it led. A
-    // replica logs "leading" when it starts and "lost the lease" when it stops; no
-    // "reconciled" line of one may fall inside another's term.
+    // Leadership never overlapped where it matters, in writes: a replica logs "leading"
+    // when the Lease names it and "lost the lease" when its lease manager learns otherwise,
+    // which after a hung API server can be seconds after another replica took over; in
+    // between its fence refuses every write (NotLeading). So a term is judged by its
+    // writes: from "leading" to its last write ("wrote …", "applied child"), and no
+    // replica's write may fall inside another replica's term.
+    let ts_of = |line: &str| {
+        line.split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let is_write = |l: &str| {
+        l.contains("wrote run status")
+            || l.contains("wrote pipeline status")
+            || l.contains("applied child")
+    };
     let terms = |log: &str| -> Vec<(String, String)> {
         let mut out = Vec::new();
-        let mut start: Option<String> = None;
+        let mut term: Option<(String, String)> = None;
         for line in log.lines() {
-            let ts = line
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string();
+            let ts = ts_of(line);
             if line.contains(" leading") {
-                start = Some(ts);
-            } else if start.is_some()
-                && (line.contains("lost the lease") || line.contains("controllers stopped"))
+                term = Some((ts.clone(), ts));
+            } else if line.contains("lost the lease") || line.contains("controllers stopped") {
+                out.extend(term.take());
+            } else if is_write(line)
+                && let Some((_, last)) = term.as_mut()
             {
-                out.push((start.take().unwrap_or_default(), ts));
+                *last = ts;
             }
         }
-        if let Some(s) = start {
-            out.push((s, "9999".into()));
-        }
+        out.extend(term);
         out
     };
     let logs: Vec<String> = replicas.iter().map(Controller::log).collect();
     let all: Vec<Vec<(String, String)>> = logs.iter().map(|l| terms(l)).collect();
     for (i, log) in logs.iter().enumerate() {
-        for line in log.lines().filter(|l| l.contains("reconciled run=")) {
-            let ts = line.split_whitespace().next().unwrap_or_default();
+        for line in log.lines().filter(|l| is_write(l)) {
+            let ts = ts_of(line);
             let mine = all[i]
                 .iter()
-                .any(|(s, e)| s.as_str() <= ts && ts <= e.as_str());
+                .any(|(s, e)| s.as_str() <= ts.as_str() && ts.as_str() <= e.as_str());
             assert!(
                 mine,
-                "replica {i} reconciled at {ts} without leading: {:?}",
+                "replica {i} wrote at {ts} without leading: {:?}",
                 all[i]
             );
             for (j, other) in all.iter().enumerate().filter(|(j, _)| *j != i) {
                 let overlap = other
                     .iter()
-                    .any(|(s, e)| s.as_str() < ts && ts < e.as_str());
+                    .any(|(s, e)| s.as_str() < ts.as_str() && ts.as_str() < e.as_str());
                 assert!(
                     !overlap,
-                    "replica {i} reconciled at {ts} while replica {j} led: {other:?}"
+                    "replica {i} wrote at {ts} while replica {j} wrote as leader: {other:?}\n{line}"
                 );
             }
         }
