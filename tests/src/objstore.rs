@@ -13,9 +13,16 @@ pub struct Endpoints {
     pub s3: String,
     /// GCS JSON API endpoint, e.g. `http://127.0.0.1:PORT` (what `STORAGE_EMULATOR_HOST` takes).
     pub gcs: String,
+    /// S3 region, e.g. `us-east-1`.
+    pub s3_region: String,
+    /// S3 access key id (moto takes any).
+    pub s3_access_key_id: String,
+    /// S3 secret access key (moto takes any).
+    pub s3_secret_access_key: String,
 }
 
-/// The endpoints from `WEIR_S3_ENDPOINT` / `WEIR_GCS_ENDPOINT`, falling back to the
+/// The endpoints from `WEIR_S3_ENDPOINT` / `WEIR_GCS_ENDPOINT` (and `WEIR_S3_REGION`,
+/// `WEIR_S3_ACCESS_KEY_ID`, `WEIR_S3_SECRET_ACCESS_KEY`), falling back to the
 /// `objstore.env` that `objstore.sh up` writes into the runtime directory.
 pub fn endpoints() -> Endpoints {
     let file = runtime_dir().join("objstore.env");
@@ -29,6 +36,9 @@ pub fn endpoints() -> Endpoints {
     Endpoints {
         s3: lookup("WEIR_S3_ENDPOINT"),
         gcs: lookup("WEIR_GCS_ENDPOINT"),
+        s3_region: lookup("WEIR_S3_REGION"),
+        s3_access_key_id: lookup("WEIR_S3_ACCESS_KEY_ID"),
+        s3_secret_access_key: lookup("WEIR_S3_SECRET_ACCESS_KEY"),
     }
 }
 
