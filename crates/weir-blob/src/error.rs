@@ -90,3 +90,31 @@ impl Error {
 
 /// Shorthand for this crate's results.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error and its sources on one line, `outer: inner: innermost`, skipping a source whose
+/// text its parent already holds (wrappers often repeat it).
+pub(crate) fn chain(err: &dyn std::error::Error) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line = format!("{line}: {text}");
+        }
+        source = cause.source();
+    }
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_chain_is_one_line_without_repeats() {
+        let inner = std::io::Error::other("refused\n(os error 111)");
+        let outer = std::io::Error::other(super::Error::Io {
+            uri: "s3://b/k".to_owned(),
+            source: inner,
+        });
+        assert_eq!(super::chain(&outer), "s3://b/k: refused (os error 111)");
+    }
+}

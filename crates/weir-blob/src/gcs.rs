@@ -154,15 +154,9 @@ impl GcsStore {
     }
 
     fn transport(&self, key: &str, err: &reqwest::Error) -> Error {
-        let mut message = err.to_string();
-        let mut source = std::error::Error::source(err);
-        while let Some(cause) = source {
-            message = format!("{message}: {cause}");
-            source = cause.source();
-        }
         Error::Backend {
             uri: self.uri(key).to_string(),
-            message,
+            message: crate::error::chain(err),
         }
     }
 

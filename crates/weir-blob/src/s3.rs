@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream as AwsByteStream;
 use aws_sdk_s3::types::{
     ChecksumMode, ChecksumType, CompletedMultipartUpload, CompletedPart, ServerSideEncryption,
@@ -153,7 +153,7 @@ impl S3Store {
 }
 
 fn one_line(err: &dyn std::error::Error) -> String {
-    DisplayErrorContext(err).to_string().replace('\n', " ")
+    crate::error::chain(err)
 }
 
 fn unquote(etag: &str) -> String {
