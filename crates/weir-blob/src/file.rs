@@ -102,15 +102,21 @@ impl FileStore {
                 if !(key.starts_with(prefix) || prefix.starts_with(&format!("{key}/"))) {
                     continue;
                 }
-                let meta = match tokio::fs::metadata(entry.path()).await {
-                    Ok(meta) => meta,
-                    Err(e) if e.kind() == ErrorKind::NotFound => continue, // deleted meanwhile
-                    Err(e) => return Err(self.io(&key, e)),
-                };
-                if meta.is_dir() {
+                let file_type = entry.file_type().await.map_err(|e| self.io(&key, e))?;
+                if file_type.is_dir() {
+                    // Symlinked directories are not followed: a link to an ancestor would loop.
                     pending.push(key);
-                } else if meta.is_file() && key.starts_with(prefix) && !name.contains(TEMP_MARK) {
-                    found.push((key, meta));
+                    continue;
+                }
+                if !key.starts_with(prefix) || name.contains(TEMP_MARK) {
+                    continue;
+                }
+                // A symlink to a file is the file (head and get follow it too).
+                match tokio::fs::metadata(entry.path()).await {
+                    Ok(meta) if meta.is_file() => found.push((key, meta)),
+                    Ok(_) => {}
+                    Err(e) if e.kind() == ErrorKind::NotFound => {} // deleted meanwhile, or dangling
+                    Err(e) => return Err(self.io(&key, e)),
                 }
             }
         }

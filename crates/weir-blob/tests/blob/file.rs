@@ -60,3 +60,26 @@ async fn directories_are_not_objects() {
     let err = s.store.head(&format!("{}d", s.root)).await.unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }
+
+#[tokio::test]
+async fn a_symlink_to_an_ancestor_does_not_loop_a_listing() {
+    let s = file_subject("symlink_loop").await;
+    let dir = std::path::Path::new("/").join(&s.root);
+    s.store
+        .put(&format!("{}d/x", s.root), bytes::Bytes::from_static(b"x"))
+        .await
+        .unwrap();
+    std::os::unix::fs::symlink(&dir, dir.join("d/up")).unwrap();
+    std::os::unix::fs::symlink(dir.join("d/x"), dir.join("d/y")).unwrap();
+    let listed: Vec<String> = s
+        .store
+        .list(&s.root, None)
+        .map_ok(|m| m.key)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed,
+        vec![format!("{}d/x", s.root), format!("{}d/y", s.root)]
+    );
+}
