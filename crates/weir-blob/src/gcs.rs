@@ -29,6 +29,9 @@ use crate::{
 
 const DEFAULT_ENDPOINT: &str = "https://storage.googleapis.com";
 const SCOPES: [&str; 1] = ["https://www.googleapis.com/auth/devstorage.read_write"];
+/// Tries per request that can be repeated; the waits between them grow 4× from this.
+const ATTEMPTS: u32 = 4;
+const FIRST_RETRY_DELAY: Duration = Duration::from_millis(100);
 /// Objects per list request (the JSON API's maximum).
 const PAGE: &str = "1000";
 /// What a path segment may hold unescaped (RFC 3986 unreserved characters).
@@ -132,25 +135,66 @@ impl GcsStore {
         )
     }
 
-    /// Sends with a token; a non-success answer (other than `ok_also`) becomes an error.
+    /// Sends with a token, retrying transient failures (a lost connection, 408, 429, 5xx)
+    /// with backoff: for requests that can be repeated safely, which is every call here but
+    /// a resumable upload's chunks (see [`GcsStore::send_once`]). A non-success answer (other
+    /// than `ok_also`) becomes an error.
     async fn send(&self, key: &str, request: RequestBuilder, ok_also: &[u16]) -> Result<Response> {
+        let mut delay = FIRST_RETRY_DELAY;
+        for _ in 1..ATTEMPTS {
+            // A streaming body cannot be cloned, and so cannot be sent twice.
+            let Some(again) = request.try_clone() else {
+                break;
+            };
+            match self.send_once(key, again, ok_also).await {
+                Err(Attempt::Transient(e)) => {
+                    tracing::debug!(error = %e, "retrying a GCS request");
+                    tokio::time::sleep(delay).await;
+                    delay *= 4;
+                }
+                other => return other.map_err(Attempt::into_error),
+            }
+        }
+        self.send_once(key, request, ok_also)
+            .await
+            .map_err(Attempt::into_error)
+    }
+
+    /// One try. A resumable upload's chunk goes through this alone: after a lost connection
+    /// the server may hold part of it, and sending it again blindly could be refused.
+    async fn send_once(
+        &self,
+        key: &str,
+        request: RequestBuilder,
+        ok_also: &[u16],
+    ) -> std::result::Result<Response, Attempt> {
         let request = match &self.tokens {
             Some(tokens) => {
-                let token = tokens.token().await.map_err(|e| Error::Backend {
-                    uri: self.uri(key).to_string(),
-                    message: format!("GCS access token: {e}"),
+                let token = tokens.token().await.map_err(|e| {
+                    Attempt::Final(Error::Backend {
+                        uri: self.uri(key).to_string(),
+                        message: format!("GCS access token: {e}"),
+                    })
                 })?;
                 request.header(reqwest::header::AUTHORIZATION, token)
             }
             None => request,
         };
-        let response = request.send().await.map_err(|e| self.transport(key, &e))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| Attempt::Transient(self.transport(key, &e)))?;
         let status = response.status();
         if status.is_success() || ok_also.contains(&status.as_u16()) {
             return Ok(response);
         }
         let body = response.text().await.unwrap_or_default();
-        Err(self.status_error(key, status, &body))
+        let err = self.status_error(key, status, &body);
+        if matches!(status.as_u16(), 408 | 429) || status.is_server_error() {
+            Err(Attempt::Transient(err))
+        } else {
+            Err(Attempt::Final(err))
+        }
     }
 
     fn transport(&self, key: &str, err: &reqwest::Error) -> Error {
@@ -256,6 +300,22 @@ impl GcsStore {
             uri: self.uri(key).to_string(),
             message: format!("unexpected answer from GCS: {e}"),
         })
+    }
+}
+
+/// How one try of a request failed.
+enum Attempt {
+    /// Worth another try (a lost connection, 408, 429, 5xx).
+    Transient(Error),
+    /// Not worth another (4xx, no token).
+    Final(Error),
+}
+
+impl Attempt {
+    fn into_error(self) -> Error {
+        match self {
+            Attempt::Transient(e) | Attempt::Final(e) => e,
+        }
     }
 }
 
@@ -521,7 +581,10 @@ impl GcsUpload {
             .put(url)
             .header(reqwest::header::CONTENT_RANGE, range)
             .body(chunk);
-        self.store.send(&self.key, request, &[308]).await
+        self.store
+            .send_once(&self.key, request, &[308])
+            .await
+            .map_err(Attempt::into_error)
     }
 }
 

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod file;
+mod gcs_retry;
 
 use weir_blob::conformance::{Expect, PART_SIZE, Subject};
 use weir_blob::{BlobUri, Options};
