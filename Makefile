@@ -66,10 +66,11 @@ test: ## everything: build, unit tests, then e2e against freshly started servers
 	$(MAKE) unit
 	@$(CLUSTER)/with-servers.sh $(MAKE) e2e
 
-lint: ## rustfmt check, clippy with warnings as errors, pure crates free of kube's client, crds/ and the chart in sync, helm lint, shell syntax
+lint: ## rustfmt check, clippy with warnings as errors, pure crates free of kube's client, no ring/OpenSSL, crds/ and the chart in sync, helm lint, shell syntax
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	scripts/check-pure.sh
+	scripts/check-tls.sh
 	charts/weir/check-crds.sh
 	charts/weir/lint.sh
 	@for f in $(CLUSTER)/*.sh charts/weir/*.sh scripts/*.sh bench/*.sh fuzz/run.sh .ci/run; do bash -n "$$f"; done

@@ -13,9 +13,17 @@ pub struct Endpoints {
     pub s3: String,
     /// GCS JSON API endpoint, e.g. `http://127.0.0.1:PORT` (what `STORAGE_EMULATOR_HOST` takes).
     pub gcs: String,
+    /// S3 region, e.g. `us-east-1`.
+    pub s3_region: String,
+    /// S3 access key id (moto takes any).
+    pub s3_access_key_id: String,
+    /// S3 secret access key (moto takes any).
+    pub s3_secret_access_key: String,
 }
 
-/// The endpoints from `WEIR_S3_ENDPOINT` / `WEIR_GCS_ENDPOINT`, falling back to the
+/// The endpoints from `WEIR_S3_ENDPOINT` / `WEIR_GCS_ENDPOINT` (and `WEIR_S3_REGION`,
+/// `WEIR_S3_ACCESS_KEY_ID`, `WEIR_S3_SECRET_ACCESS_KEY`, which default to moto's
+/// `us-east-1` / `test` / `test`), falling back to the
 /// `objstore.env` that `objstore.sh up` writes into the runtime directory.
 pub fn endpoints() -> Endpoints {
     let file = runtime_dir().join("objstore.env");
@@ -26,9 +34,19 @@ pub fn endpoints() -> Endpoints {
             .or_else(|| env_file_value(&from_file, key))
             .unwrap_or_else(|| missing(key, &file))
     };
+    let optional = |key: &str, default: &str| {
+        std::env::var(key)
+            .ok()
+            .or_else(|| env_file_value(&from_file, key))
+            .unwrap_or_else(|| default.to_owned())
+    };
     Endpoints {
         s3: lookup("WEIR_S3_ENDPOINT"),
         gcs: lookup("WEIR_GCS_ENDPOINT"),
+        // moto takes any region and keys: these have defaults, the endpoints do not.
+        s3_region: optional("WEIR_S3_REGION", "us-east-1"),
+        s3_access_key_id: optional("WEIR_S3_ACCESS_KEY_ID", "test"),
+        s3_secret_access_key: optional("WEIR_S3_SECRET_ACCESS_KEY", "test"),
     }
 }
 
