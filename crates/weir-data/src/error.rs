@@ -1,0 +1,58 @@
+//! What can go wrong in a subcommand; every message is one line that names the URI.
+
+/// A failed subcommand.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The object store refused or failed (its message names the URI).
+    #[error(transparent)]
+    Blob(#[from] weir_blob::Error),
+    /// The object is not a Parquet file, or is cut short.
+    #[error("not a Parquet file: {uri} ({reason})")]
+    NotParquet {
+        /// The object's URI.
+        uri: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A Parquet file this tool cannot read the schema of (an encrypted footer).
+    #[error("unsupported Parquet file: {uri} ({reason})")]
+    UnsupportedParquet {
+        /// The object's URI.
+        uri: String,
+        /// Why.
+        reason: String,
+    },
+    /// A command-line value that cannot work.
+    #[error("{0}")]
+    Usage(String),
+    /// The result would not fit a termination message, even with manifests.
+    #[error("{0}")]
+    ResultTooLarge(String),
+    /// The result could not be written to the termination log.
+    #[error("cannot write the result to {path}: {source}")]
+    TerminationLog {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// A bounded name for the kind of failure.
+    pub fn category(&self) -> &'static str {
+        match self {
+            Error::Blob(e) => e.category(),
+            Error::NotParquet { .. } => "NotParquet",
+            Error::UnsupportedParquet { .. } => "UnsupportedParquet",
+            Error::Usage(_) => "Usage",
+            Error::ResultTooLarge(_) => "ResultTooLarge",
+            Error::TerminationLog { .. } => "TerminationLog",
+        }
+    }
+}
+
+/// Shorthand for this crate's results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,15 @@
+//! weir-data: the data-plane steps that run inside step pods, from their own image, so the
+//! controller never touches data. For now: `schema-groups` (Parquet files grouped by schema,
+//! from their footers alone).
+//!
+//! Objects are reached only through weir-blob (`s3://`, `gs://`, `file://`). This crate must
+//! not depend on kube or polars, and must never read a whole Parquet file to learn its schema.
+
+pub mod error;
+pub mod fingerprint;
+pub mod footer;
+pub mod glob;
+pub mod output;
+pub mod schema_groups;
+
+pub use error::{Error, Result};
