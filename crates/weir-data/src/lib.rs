@@ -11,5 +11,7 @@ pub mod footer;
 pub mod glob;
 pub mod output;
 pub mod schema_groups;
+#[cfg(feature = "testdata")]
+pub mod testdata;
 
 pub use error::{Error, Result};
