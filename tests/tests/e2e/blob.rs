@@ -9,7 +9,7 @@ use weir_blob::{BlobUri, GcsCredentials, GcsOptions, Options, S3Options, StaticC
 use weir_e2e::objstore;
 
 /// A fresh bucket name for `case` (S3 and GCS: 3–63 of [a-z0-9-]).
-fn bucket_name(case: &str) -> String {
+pub(crate) fn bucket_name(case: &str) -> String {
     let salt = RandomState::new().hash_one((std::process::id(), case));
     format!(
         "wb-{}-{:012x}",
@@ -18,7 +18,8 @@ fn bucket_name(case: &str) -> String {
     )
 }
 
-fn s3_options() -> Options {
+/// Options for the loopback S3 server.
+pub(crate) fn s3_options() -> Options {
     let ep = objstore::endpoints();
     Options {
         s3: S3Options {
@@ -35,7 +36,8 @@ fn s3_options() -> Options {
     }
 }
 
-fn gcs_options() -> Options {
+/// Options for the loopback GCS emulator.
+pub(crate) fn gcs_options() -> Options {
     Options {
         gcs: GcsOptions {
             endpoint: Some(objstore::endpoints().gcs),
@@ -52,7 +54,8 @@ async fn open(uri: &str, options: &Options) -> Box<dyn weir_blob::Store> {
         .unwrap()
 }
 
-async fn s3_subject(case: &str) -> Subject {
+/// Creates a fresh S3 bucket for `case` on the loopback server; returns its name.
+pub(crate) async fn create_s3_bucket(case: &str) -> String {
     let bucket = bucket_name(case);
     let created = objstore::http()
         .put(format!("{}/{bucket}", objstore::endpoints().s3))
@@ -60,6 +63,28 @@ async fn s3_subject(case: &str) -> Subject {
         .await
         .unwrap();
     assert!(created.status().is_success(), "create bucket: {created:?}");
+    bucket
+}
+
+/// Creates a fresh GCS bucket for `case` on the loopback emulator; returns its name.
+pub(crate) async fn create_gcs_bucket(case: &str) -> String {
+    let bucket = bucket_name(case);
+    let created = objstore::http()
+        .post(format!(
+            "{}/storage/v1/b?project=test",
+            objstore::endpoints().gcs
+        ))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "name": bucket }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "create bucket: {created:?}");
+    bucket
+}
+
+async fn s3_subject(case: &str) -> Subject {
+    let bucket = create_s3_bucket(case).await;
     let options = s3_options();
     Subject {
         store: open(&format!("s3://{bucket}/"), &options).await,
@@ -74,18 +99,7 @@ async fn s3_subject(case: &str) -> Subject {
 }
 
 async fn gcs_subject(case: &str) -> Subject {
-    let bucket = bucket_name(case);
-    let created = objstore::http()
-        .post(format!(
-            "{}/storage/v1/b?project=test",
-            objstore::endpoints().gcs
-        ))
-        .header("content-type", "application/json")
-        .body(serde_json::json!({ "name": bucket }).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert!(created.status().is_success(), "create bucket: {created:?}");
+    let bucket = create_gcs_bucket(case).await;
     let options = gcs_options();
     Subject {
         store: open(&format!("gs://{bucket}/"), &options).await,

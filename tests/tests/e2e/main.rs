@@ -8,6 +8,7 @@ mod blob;
 mod chaos;
 mod chart;
 mod cluster;
+mod data;
 mod disruptive;
 mod hardening;
 mod jobs;

@@ -5,6 +5,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
-mod counting;
 mod files;
 mod schema_groups;

@@ -10,8 +10,8 @@ use weir_data::glob::Glob;
 use weir_data::output::{self, MAX_BYTES, ManifestDir};
 use weir_data::schema_groups::{self, Config, Group, Grouping};
 
-use crate::counting::{Counting, Counts};
 use crate::files::{self, ID_NULLABLE, NESTED, NESTED_ZIP64, PRICE_DOUBLE, PRICE_INT64};
+use weir_data::testdata::counting::{Counting, Counts};
 
 fn uri_of(path: &Path) -> String {
     format!("file://{}", path.display())

@@ -3,6 +3,8 @@
 //! is nullable somewhere is all null (the seed's case), required ones repeat one value.
 //! Only with the `testdata` feature.
 
+pub mod counting;
+
 use std::io::Write;
 use std::sync::Arc;
 

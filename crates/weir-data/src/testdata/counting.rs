@@ -1,4 +1,4 @@
-//! A store that counts the requests passed to the store it wraps, so the tests check the
+//! A store that counts the requests passed to the store it wraps, so tests check the
 //! request count independently of weir-data's own summary.
 
 use std::sync::Arc;
@@ -12,30 +12,36 @@ use weir_blob::{BlobUri, ByteStream, ObjectMeta, Result, Store, Upload};
 /// Requests by kind.
 #[derive(Debug, Default)]
 pub struct Counts {
-    pub reads: AtomicU64,
-    pub heads: AtomicU64,
-    pub whole: AtomicU64,
+    reads: AtomicU64,
+    heads: AtomicU64,
+    whole: AtomicU64,
 }
 
 impl Counts {
+    /// Ranged reads (`get_range`, `get_tail`).
     pub fn reads(&self) -> u64 {
         self.reads.load(Ordering::SeqCst)
     }
+    /// `head` requests, including the one a `get_tail` without a size sends.
     pub fn heads(&self) -> u64 {
         self.heads.load(Ordering::SeqCst)
     }
+    /// Whole-object reads.
     pub fn whole(&self) -> u64 {
         self.whole.load(Ordering::SeqCst)
     }
 }
 
+/// A [`Store`] that counts the requests it passes on.
 #[derive(Debug)]
 pub struct Counting {
-    pub inner: Box<dyn Store>,
+    inner: Box<dyn Store>,
+    /// The counts so far, shared.
     pub counts: Arc<Counts>,
 }
 
 impl Counting {
+    /// Wraps `inner`.
     pub fn new(inner: Box<dyn Store>) -> Self {
         Counting {
             inner,
