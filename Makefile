@@ -48,7 +48,7 @@ unit: ## unit, property and golden tests of the workspace (no servers needed)
 
 e2e: test-deps ## end-to-end tests against the running cluster and object stores (make cluster-up objstore-up)
 	@$(CLUSTER)/cluster.sh status >/dev/null || { echo "e2e: the cluster is not up; run 'make cluster-up objstore-up' (or 'make test')" >&2; exit 1; }
-	cargo build -p weir
+	cargo build -p weir -p weir-data
 	cargo test -p weir-e2e -- --test-threads=$(E2E_THREADS)
 	@# Tests that disturb the whole cluster (API-server outage, a cluster-wide chart install) run alone.
 	cargo test -p weir-e2e -- --ignored --test-threads=1

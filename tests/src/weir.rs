@@ -18,7 +18,18 @@ use crate::{TestNamespace, wait};
 
 /// The `weir` binary under test: `$WEIR_BIN`, else `debug/weir` in the cargo target dir.
 pub fn weir_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("WEIR_BIN") {
+    workspace_bin("weir", "WEIR_BIN")
+}
+
+/// The `weir-data` binary under test: `$WEIR_DATA_BIN`, else `debug/weir-data` in the cargo
+/// target dir.
+pub fn weir_data_bin() -> PathBuf {
+    workspace_bin("weir-data", "WEIR_DATA_BIN")
+}
+
+/// A binary of the workspace: `$env_var`, else `debug/<name>` in the cargo target dir.
+fn workspace_bin(name: &str, env_var: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(env_var) {
         return PathBuf::from(p);
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -30,10 +41,10 @@ pub fn weir_bin() -> PathBuf {
             )
             .join("../target")
         });
-    let bin = target.join("debug/weir");
+    let bin = target.join("debug").join(name);
     assert!(
         bin.exists(),
-        "{} is missing: build it with `cargo build -p weir` (make e2e does)",
+        "{} is missing: build it with `cargo build -p {name}` (make e2e does)",
         bin.display()
     );
     bin

@@ -13,6 +13,9 @@ use weir_data::schema_groups::{self, Config, Grouping};
 use weir_data::testdata::counting::Counting;
 use weir_data::testdata::{self, ID_NULLABLE, NESTED, NESTED_ZIP64, PRICE_DOUBLE, PRICE_INT64};
 
+use weir_e2e::objstore;
+use weir_e2e::weir::weir_data_bin;
+
 use super::blob::{create_gcs_bucket, create_s3_bucket, gcs_options, s3_options};
 
 /// A bucket of the S3 server or the GCS emulator, with its options.
@@ -214,8 +217,64 @@ async fn errors_name_the_uri(bucket: Bucket) {
     assert!(err.contains("no such bucket"), "{err}");
 }
 
+/// The binary itself, configured by its flags and the environment as a step pod would be:
+/// the result on stdout and in the termination log, the summary on stderr.
+async fn the_binary_prints_the_groups(bucket: Bucket, flags: &[String]) {
+    bucket
+        .put_all(vec![
+            ("in/a.parquet".into(), parquet(PRICE_INT64, 3, 1)),
+            ("in/b.parquet".into(), parquet(PRICE_DOUBLE, 3, 1)),
+            ("in/c.parquet".into(), parquet(PRICE_INT64, 3, 1)),
+        ])
+        .await;
+    let dir =
+        std::env::temp_dir().join(format!("weir-data-e2e-{}", bucket.base.replace("://", "-")));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("termination-log");
+    let ep = objstore::endpoints();
+    let out = std::process::Command::new(weir_data_bin())
+        .arg("schema-groups")
+        .arg(format!("{}/in", bucket.base))
+        .args(flags)
+        .env("WEIR_TERMINATION_LOG", &log)
+        .env("AWS_ACCESS_KEY_ID", &ep.s3_access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &ep.s3_secret_access_key)
+        .env_remove("STORAGE_EMULATOR_HOST")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), stdout.trim_end());
+    let items: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        items[0]["files"],
+        serde_json::json!([
+            format!("{}/in/a.parquet", bucket.base),
+            format!("{}/in/c.parquet", bucket.base)
+        ])
+    );
+    assert_eq!(items[1]["count"], 1);
+    assert!(
+        stderr.starts_with("schema-groups: 3 files in 2 groups; 3 read requests (1.00 per file);"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 mod s3 {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_binary_prints_the_groups() {
+        let ep = objstore::endpoints();
+        let flags = [
+            format!("--s3-endpoint={}", ep.s3),
+            format!("--s3-region={}", ep.s3_region),
+            "--s3-path-style".to_owned(),
+        ];
+        super::the_binary_prints_the_groups(s3_bucket("db").await, &flags).await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn groups_exactly_with_at_most_two_reads_per_file() {
@@ -235,6 +294,15 @@ mod s3 {
 
 mod gcs {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_binary_prints_the_groups() {
+        let flags = [
+            format!("--gcs-endpoint={}", objstore::endpoints().gcs),
+            "--gcs-anonymous".to_owned(),
+        ];
+        super::the_binary_prints_the_groups(gcs_bucket("db").await, &flags).await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn groups_exactly_with_at_most_two_reads_per_file() {
