@@ -283,3 +283,27 @@ fn check_part_size(part_size: usize) -> Result<()> {
     }
     Ok(())
 }
+
+/// The objects of a paged listing as one stream: `page(token)` fetches a page (`None`: the
+/// first) and the token of the next one, until there is none.
+pub(crate) fn paged<'a, F, Fut>(page: F) -> BoxStream<'a, Result<ObjectMeta>>
+where
+    F: Fn(Option<String>) -> Fut + Send + Sync + 'a,
+    Fut: std::future::Future<Output = Result<(Vec<ObjectMeta>, Option<String>)>> + Send + 'a,
+{
+    use futures::stream::{self, StreamExt};
+    // State: the next page's token, or None once the last page is read.
+    stream::try_unfold(Some(None), move |token: Option<Option<String>>| {
+        let next_page = token.map(&page);
+        async move {
+            let Some(next_page) = next_page else {
+                return Ok(None);
+            };
+            let (items, next) = next_page.await?;
+            Ok(Some((items, next.map(Some))))
+        }
+    })
+    .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
+    .try_flatten()
+    .boxed()
+}

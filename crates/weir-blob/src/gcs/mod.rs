@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use gcloud_auth::credentials::CredentialsFile;
 use gcloud_auth::project::Config;
 use gcloud_auth::token::DefaultTokenSourceProvider;
@@ -229,17 +229,7 @@ impl Store for GcsStore {
         prefix: &'a str,
         start_after: Option<&'a str>,
     ) -> BoxStream<'a, Result<ObjectMeta>> {
-        stream::try_unfold(
-            Some(None),
-            move |token: Option<Option<String>>| async move {
-                let Some(token) = token else { return Ok(None) };
-                let (items, next) = self.list_page(prefix, start_after, token).await?;
-                Ok(Some((items, next.map(Some))))
-            },
-        )
-        .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
-        .try_flatten()
-        .boxed()
+        crate::paged(move |token| self.list_page(prefix, start_after, token))
     }
 
     async fn head(&self, key: &str) -> Result<ObjectMeta> {

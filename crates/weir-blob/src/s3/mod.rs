@@ -11,7 +11,7 @@ use aws_sdk_s3::types::{ChecksumMode, ChecksumType, ServerSideEncryption};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
-use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use futures::stream::{self, BoxStream, StreamExt};
 
 use self::upload::S3Upload;
 use crate::parts::PartBuffer;
@@ -197,18 +197,7 @@ impl Store for S3Store {
         prefix: &'a str,
         start_after: Option<&'a str>,
     ) -> BoxStream<'a, Result<ObjectMeta>> {
-        // State: the next page's token, or None once the last page is read.
-        stream::try_unfold(
-            Some(None),
-            move |token: Option<Option<String>>| async move {
-                let Some(token) = token else { return Ok(None) };
-                let (items, next) = self.list_page(prefix, start_after, token).await?;
-                Ok(Some((items, next.map(Some))))
-            },
-        )
-        .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
-        .try_flatten()
-        .boxed()
+        crate::paged(move |token| self.list_page(prefix, start_after, token))
     }
 
     async fn head(&self, key: &str) -> Result<ObjectMeta> {
