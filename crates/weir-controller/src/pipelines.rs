@@ -178,8 +178,9 @@ async fn delete_runs(
     Ok(())
 }
 
-/// Writes the status when it changed: validity at once, run counters (which change with
-/// every run) at most once a status batch period. Returns how long a deferred change waits.
+/// Writes the status when it changed: at once when the plan says it is urgent (validity),
+/// otherwise (run counters) at most once a status batch period. Returns how long a
+/// deferred change waits.
 async fn write_status(
     ctx: &Ctx<PipelineState>,
     pipeline: &Pipeline,
@@ -190,10 +191,8 @@ async fn write_status(
         return Ok(None);
     }
     let uid = pipeline.uid().unwrap_or_default();
-    let urgent = old.conditions != plan.status.conditions
-        || old.observed_generation != plan.status.observed_generation;
     let period = ctx.config.batch_period(&ctx.metrics);
-    if let Some(wait) = ctx.inner.batch.defer(&uid, urgent, period) {
+    if let Some(wait) = ctx.inner.batch.defer(&uid, plan.urgent, period) {
         return Ok(Some(wait));
     }
     ctx.fence.check()?;

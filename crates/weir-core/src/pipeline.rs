@@ -38,6 +38,9 @@ pub struct PipelinePlan {
     pub events: Vec<Event>,
     /// Look again then (the next TTL expiry).
     pub requeue_after: Option<Duration>,
+    /// The change is one someone waits for (validity, a new generation observed): written
+    /// at once. Run counters alone change with every run and may wait a batch period.
+    pub urgent: bool,
 }
 
 /// Plans one reconcile of a Pipeline given all its runs, checking its templates with no
@@ -180,6 +183,9 @@ pub fn plan_pipeline_with(
             *kept += 1;
         }
     }
+    let old = pipeline.status.clone().unwrap_or_default();
+    plan.urgent = old.conditions != plan.status.conditions
+        || old.observed_generation != plan.status.observed_generation;
     plan
 }
 
@@ -227,10 +233,12 @@ mod tests {
         let mut p = pipeline(History::default());
         assert!(needs_check(&p), "never checked");
         let plan = plan_pipeline(&p, &[], at(1));
+        assert!(plan.urgent, "a new Valid condition is written at once");
         p.status = Some(plan.status);
         assert!(!needs_check(&p), "checked at this generation");
         let kept = plan_pipeline_with(&p, &[], at(2), None);
         assert_eq!(Some(&kept.status), p.status.as_ref(), "nothing rewritten");
+        assert!(!kept.urgent);
         p.metadata.generation = Some(4);
         assert!(needs_check(&p), "the spec changed");
     }
