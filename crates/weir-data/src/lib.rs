@@ -8,10 +8,11 @@
 pub mod error;
 pub mod fingerprint;
 pub mod footer;
-pub mod glob;
 pub mod output;
 pub mod schema_groups;
 #[cfg(feature = "testdata")]
 pub mod testdata;
 
 pub use error::{Error, Result};
+/// Glob patterns over keys; they live in weir-blob, shared with the bucket triggers.
+pub use weir_blob::glob;

@@ -31,6 +31,19 @@ impl Glob {
         })
     }
 
+    /// A bucket trigger's pattern: one without `/` matches the last segment of a key at any
+    /// depth (`*.parquet` finds `a.parquet` and `dt=1/a.parquet`), like a `.gitignore` line;
+    /// one with `/` matches the whole key below the prefix, as [`Glob::new`] does.
+    pub fn any_depth(pattern: &str) -> Result<Self, String> {
+        match pattern.contains('/') {
+            true => Self::new(pattern),
+            false => {
+                Self::new(pattern)?;
+                Self::new(&format!("**/{pattern}"))
+            }
+        }
+    }
+
     /// Whether `key` (relative to the prefix) matches.
     pub fn matches(&self, key: &str) -> bool {
         let key: Vec<char> = key.chars().collect();
@@ -81,6 +94,22 @@ mod tests {
             let glob = Glob::new(pattern).unwrap();
             assert_eq!(glob.matches(key), want, "{pattern} vs {key}");
         }
+    }
+
+    #[test]
+    fn trigger_patterns_without_a_slash_match_at_any_depth() {
+        let table = [
+            ("*.parquet", "a.parquet", true),
+            ("*.parquet", "dt=1/h=2/a.parquet", true),
+            ("*.parquet", "dt=1/a.parquet.tmp", false),
+            ("dt=*/*.parquet", "dt=1/x/a.parquet", false),
+            ("_SUCCESS", "x/_SUCCESS", true),
+        ];
+        for (pattern, key, want) in table {
+            let glob = Glob::any_depth(pattern).unwrap();
+            assert_eq!(glob.matches(key), want, "{pattern} vs {key}");
+        }
+        assert!(Glob::any_depth("[a].csv").is_err());
     }
 
     #[test]
