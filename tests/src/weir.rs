@@ -98,6 +98,7 @@ pub struct Controller {
     log: PathBuf,
     starts: u32,
     args: Vec<String>,
+    envs: Vec<(String, String)>,
     identity: String,
 }
 
@@ -110,6 +111,17 @@ impl Controller {
     /// Starts a controller named `identity` (its log file and its Lease identity) with
     /// extra flags, e.g. `--leader-election` or `--metrics-addr`.
     pub async fn start_with(ns: &TestNamespace, identity: &str, args: &[&str]) -> Self {
+        Self::start_with_env(ns, identity, args, &[]).await
+    }
+
+    /// [`Controller::start_with`], with extra environment variables (object-store
+    /// credentials and endpoints for the default chains).
+    pub async fn start_with_env(
+        ns: &TestNamespace,
+        identity: &str,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Self {
         install_crds(&ns.client()).await;
         let dir = runtime_dir().join("e2e-logs");
         std::fs::create_dir_all(&dir)
@@ -120,6 +132,10 @@ impl Controller {
             log: dir.join(format!("{}-{identity}.log", ns.name())),
             starts: 0,
             args: args.iter().map(ToString::to_string).collect(),
+            envs: envs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             identity: identity.to_string(),
         };
         c.spawn();
@@ -144,6 +160,7 @@ impl Controller {
                 "info,weir_controller=debug",
             ])
             .args(&self.args)
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .env("KUBECONFIG", kubeconfig_path())
             .env("POD_NAME", format!("{}-{}", self.identity, self.starts))
             .stdin(Stdio::null())
@@ -336,26 +353,41 @@ pub fn sample(text: &str, series: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
 }
 
-/// Every Job ever seen in a namespace, by name, with every uid it had. A Job created twice
-/// (deleted and re-created) shows up as a second uid; an attempt that should not exist as
-/// an unexpected name. The watch re-lists after an error (a Job created and deleted in that
-/// gap is missed: count creations at the API server too); a watch that ends fails `stop`.
-pub struct JobRecorder {
+/// Every object of kind `K` ever seen in a namespace, by name, with every uid it had. One
+/// created twice (deleted and re-created) shows up as a second uid; one that should not
+/// exist as an unexpected name. The watch re-lists after an error (an object created and
+/// deleted in that gap is missed: count creations at the API server too); a watch that
+/// ends fails `stop`.
+pub struct Recorder<K> {
     seen: std::sync::Arc<std::sync::Mutex<BTreeMap<String, std::collections::BTreeSet<String>>>>,
+    last: std::sync::Arc<std::sync::Mutex<BTreeMap<String, K>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl JobRecorder {
-    /// Starts watching the namespace's Jobs.
+/// Every Job ever seen in a namespace (see [`Recorder`]).
+pub type JobRecorder = Recorder<k8s_openapi::api::batch::v1::Job>;
+
+impl<K> Recorder<K>
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    /// Starts watching the namespace's objects of kind `K`.
     pub fn start(ns: &TestNamespace) -> Self {
         use futures::StreamExt;
         use kube::runtime::{WatchStreamExt, watcher};
         let seen: std::sync::Arc<
             std::sync::Mutex<BTreeMap<String, std::collections::BTreeSet<String>>>,
         > = Default::default();
-        let (record, jobs) = (seen.clone(), ns.api::<k8s_openapi::api::batch::v1::Job>());
+        let last: std::sync::Arc<std::sync::Mutex<BTreeMap<String, K>>> = Default::default();
+        let (record, keep, objects) = (seen.clone(), last.clone(), ns.api::<K>());
         let task = tokio::spawn(async move {
-            let mut s = watcher(jobs, watcher::Config::default())
+            let mut s = watcher(objects, watcher::Config::default())
                 .default_backoff()
                 .applied_objects()
                 .boxed();
@@ -367,13 +399,38 @@ impl JobRecorder {
                                 .or_default()
                                 .insert(j.uid().unwrap_or_default());
                         }
+                        if let Ok(mut m) = keep.lock() {
+                            m.insert(j.name_any(), j);
+                        }
                     }
                     // The watcher re-lists on its own after a backoff.
-                    Err(e) => eprintln!("JobRecorder: watch error, re-listing: {e}"),
+                    Err(e) => eprintln!("Recorder: watch error, re-listing: {e}"),
                 }
             }
         });
-        Self { seen, task }
+        Self { seen, last, task }
+    }
+
+    /// How many distinct names were seen so far.
+    pub fn count(&self) -> usize {
+        self.seen.lock().map(|m| m.len()).unwrap_or_default()
+    }
+
+    /// What was seen so far: the uids of each name, and the last version seen of each
+    /// object (deleted ones too). Panics when the watch had ended by itself.
+    pub fn snapshot(
+        &self,
+    ) -> (
+        BTreeMap<String, std::collections::BTreeSet<String>>,
+        BTreeMap<String, K>,
+    ) {
+        assert!(
+            !self.task.is_finished(),
+            "the watch ended before the test stopped it: its record is incomplete"
+        );
+        let seen = self.seen.lock().map(|m| m.clone()).unwrap_or_default();
+        let last = self.last.lock().map(|m| m.clone()).unwrap_or_default();
+        (seen, last)
     }
 
     /// Stops watching and returns what was seen. Panics when the watch had ended by itself:
@@ -381,7 +438,7 @@ impl JobRecorder {
     pub fn stop(self) -> BTreeMap<String, std::collections::BTreeSet<String>> {
         assert!(
             !self.task.is_finished(),
-            "the Job watch ended before the test stopped it: its record is incomplete"
+            "the watch ended before the test stopped it: its record is incomplete"
         );
         self.task.abort();
         self.seen.lock().map(|m| m.clone()).unwrap_or_default()

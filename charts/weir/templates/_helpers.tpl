@@ -100,10 +100,11 @@ single-object read a round of RBAC changes.
 - apiGroups: ["weir.dev"]
   resources: ["pipelines", "pipelineruns"]
   verbs: ["get", "list", "watch"]
-# The Pipeline controller deletes finished runs past the history limits or their TTL.
+# The Pipeline controller deletes finished runs past the history limits or their TTL, and
+# creates the runs its triggers start (bucket objects, schedules).
 - apiGroups: ["weir.dev"]
   resources: ["pipelineruns"]
-  verbs: ["delete"]
+  verbs: ["create", "delete"]
 # One server-side apply of /status per reconcile, for runs and pipelines.
 - apiGroups: ["weir.dev"]
   resources: ["pipelines/status", "pipelineruns/status"]

@@ -21,3 +21,18 @@ pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const STARTED_BY: &str = "weir.dev/started-by";
 /// Annotation on a PipelineRun started by a schedule: the scheduled time (RFC 3339).
 pub const SCHEDULED_AT: &str = "weir.dev/scheduled-at";
+/// Annotation on a PipelineRun started by a bucket trigger or a webhook: the trigger's name.
+pub const TRIGGER: &str = "weir.dev/trigger";
+/// Annotations on a PipelineRun started by a new object: its URI, key below the bucket,
+/// size in bytes, etag, generation and last-modified time (RFC 3339).
+pub const OBJECT_URI: &str = "weir.dev/object-uri";
+/// See [`OBJECT_URI`].
+pub const OBJECT_KEY: &str = "weir.dev/object-key";
+/// See [`OBJECT_URI`].
+pub const OBJECT_SIZE: &str = "weir.dev/object-size";
+/// See [`OBJECT_URI`].
+pub const OBJECT_ETAG: &str = "weir.dev/object-etag";
+/// See [`OBJECT_URI`].
+pub const OBJECT_GENERATION: &str = "weir.dev/object-generation";
+/// See [`OBJECT_URI`].
+pub const OBJECT_TIME: &str = "weir.dev/object-time";

@@ -208,6 +208,10 @@ known_reasons! {
         Rerun,
         /// A re-run request was ignored.
         RerunIgnored,
+        /// A bucket trigger could not list its bucket (the message says why).
+        TriggerFailed,
+        /// More objects arrived within a bucket trigger's window than its state keeps.
+        TriggerTruncated,
     }
 }
 

@@ -56,6 +56,15 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// Creating a run (a trigger's) failed.
+    #[error("create run {name}: {source}")]
+    CreateRun {
+        /// The run's name.
+        name: String,
+        /// What the API server said.
+        #[source]
+        source: kube::Error,
+    },
     /// The client could not be built (kubeconfig, in-cluster config).
     #[error("kubernetes client: {0}")]
     Client(#[source] kube::Error),
@@ -83,6 +92,7 @@ impl Error {
             Error::Read { .. } => "Read",
             Error::UnknownKind(_) => "UnknownKind",
             Error::DeleteRun { .. } => "DeleteRun",
+            Error::CreateRun { .. } => "CreateRun",
             Error::MissingField(_) => "MissingField",
             Error::Client(_) => "Client",
             Error::Leader(_) => "Leader",

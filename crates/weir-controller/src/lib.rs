@@ -7,6 +7,7 @@
 //! belongs in `weir-core`, where it can be tested without a cluster.
 
 mod apply;
+mod buckets;
 mod child_watch;
 pub mod client;
 pub mod config;
@@ -22,6 +23,7 @@ mod observe;
 mod pipelines;
 mod runs;
 mod status;
+pub mod trigger_metrics;
 mod watch;
 
 pub use config::Config;

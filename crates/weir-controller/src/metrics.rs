@@ -83,6 +83,8 @@ pub struct Metrics {
     pub last_throttled: LastThrottled,
     /// 1 while this replica leads (or runs without leader election).
     pub leader: Gauge,
+    /// Triggers: objects found, runs created, lag, polls.
+    pub triggers: crate::trigger_metrics::TriggerMetrics,
     /// The runs cache `weir_runs{phase}` counts from, once the run controller has one.
     runs: RunsSlot,
 }
@@ -160,6 +162,7 @@ impl Metrics {
             "1 while this replica is the active one",
             leader.clone(),
         );
+        let triggers = crate::trigger_metrics::TriggerMetrics::register(&mut registry);
         let runs = RunsSlot::default();
         registry.register_collector(Box::new(RunPhases(runs.clone())));
         Self {
@@ -175,6 +178,7 @@ impl Metrics {
             kube_throttled,
             last_throttled: LastThrottled::default(),
             leader,
+            triggers,
             runs,
         }
     }

@@ -1,6 +1,7 @@
-//! The Pipeline controller: validity, run counts, history limits and TTL. The decisions are
-//! `weir_core::pipeline::plan_pipeline_with` (its `Valid` is `weir check`'s answer); this
-//! only reads caches (and, when the spec is checked, the ConfigMaps it names) and carries
+//! The Pipeline controller: validity, run counts, history limits and TTL, and the bucket
+//! triggers. The decisions are `weir_core::pipeline::plan_pipeline_with` (its `Valid` is
+//! `weir check`'s answer) and `weir_core::bucket`; this reads caches (and, when the spec is
+//! checked, the ConfigMaps it names; when a trigger's poll is due, its bucket) and carries
 //! the plan out.
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use weir_api::v1alpha1::{Pipeline, PipelineRun};
 use weir_core::check::{CheckInputs, shared_renderer};
 use weir_core::pipeline::{PipelinePlan, RunSummary, needs_check, plan_pipeline_with};
 
+use crate::buckets::{self, Buckets, PollCtx};
 use crate::context::{self, Ctx, Env, instrumented};
 use crate::error::{Error, is_not_found};
 use crate::health::Synced;
@@ -28,6 +30,8 @@ pub(crate) struct PipelineState {
     runs: Store<PipelineRun>,
     /// When each Pipeline's status was last written.
     batch: Batch,
+    /// The bucket triggers' poll times and stores.
+    buckets: Buckets,
     /// Whether each cache has applied its initial list (reconciles wait for all of them).
     synced: Vec<Synced>,
 }
@@ -50,6 +54,7 @@ pub(crate) fn controller(env: &Env) -> impl Stream<Item = ()> + use<> {
     let ctx = env.shared(PipelineState {
         runs: runs.store,
         batch: Batch::default(),
+        buckets: Buckets::default(),
         synced,
     });
     Controller::for_stream(pipelines.events.touched_objects(), pipelines.store)
@@ -85,7 +90,9 @@ fn error_policy(pipeline: Arc<Pipeline>, err: &Error, ctx: Ctx<PipelineState>) -
     )
 }
 
-/// One reconcile of one Pipeline: runs from the cache → plan → delete runs → status.
+/// One reconcile of one Pipeline: runs from the cache → plan → poll the bucket triggers
+/// that are due and create their runs → status → delete runs. Runs are deleted only once
+/// the status accounting for them is written, so no object's run can vanish unrecorded.
 async fn reconcile_pipeline(
     pipeline: Arc<Pipeline>,
     ctx: Ctx<PipelineState>,
@@ -115,15 +122,22 @@ async fn reconcile_pipeline(
         config_templates: texts,
     });
     // 2. plan
-    let plan = plan_pipeline_with(&pipeline, &runs, jiff::Timestamp::now(), inputs.as_ref());
-    // 3. apply
-    delete_runs(&ctx, &pipeline, &ns, &plan).await?;
-    // 4. status
-    let deferred = write_status(&ctx, &pipeline, &plan).await?;
-    let requeue = match (plan.requeue_after, deferred) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+    let mut plan = plan_pipeline_with(&pipeline, &runs, jiff::Timestamp::now(), inputs.as_ref());
+    // 3. apply: the triggers' runs, then the status that accounts for them, then deletions
+    let poll = PollCtx {
+        client: &ctx.client,
+        fence: &ctx.fence,
+        metrics: &ctx.metrics.triggers,
+        buckets: &st.buckets,
     };
+    let polled = buckets::poll(&poll, &pipeline, &ns, &mut plan).await?;
+    let deferred = write_status(&ctx, &pipeline, &plan).await?;
+    st.buckets.mark(&polled);
+    delete_runs(&ctx, &pipeline, &ns, &plan).await?;
+    let requeue = [plan.requeue_after, deferred, polled.next]
+        .into_iter()
+        .flatten()
+        .min();
     Ok(requeue.map_or_else(Action::await_change, Action::requeue))
 }
 

@@ -6,6 +6,7 @@
 //! gathers what it observed, passes the time in, and carries out the returned plan. That is
 //! what makes every decision testable as plain data.
 
+pub mod bucket;
 pub mod check;
 pub mod conditions;
 pub mod duration;

@@ -42,7 +42,7 @@ pub fn child_name(run: &str, step: &str, index: Option<u32>, attempt: u32) -> St
 }
 
 /// 64-bit FNV-1a: tiny, stable across releases and platforms (unlike `DefaultHasher`).
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         h ^= u64::from(*b);

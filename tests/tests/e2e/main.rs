@@ -16,4 +16,5 @@ mod kinds;
 mod objstore;
 mod operations;
 mod runs;
+mod triggers;
 mod validity;

@@ -475,6 +475,13 @@ pub struct BucketTrigger {
     /// A custom endpoint (S3-compatible stores, emulators).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
+    /// The S3 region (default: the AWS default chain's, else `us-east-1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// S3 path-style addressing (`endpoint/bucket/key`); default: on when `endpoint` is set,
+    /// as most S3-compatible servers need it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_style: Option<bool>,
     /// A Secret in the pipeline's namespace holding the store's credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_secret: Option<String>,
@@ -503,6 +510,38 @@ pub struct PipelineStatus {
     /// The last time the schedule started a run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_schedule_time: Option<Time>,
+    /// What each bucket trigger has accounted for, so that every object starts exactly one
+    /// run across restarts and repeated listings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
+    pub buckets: Vec<BucketTriggerStatus>,
+}
+
+/// The bounded state of one bucket trigger. Objects last modified before `floor` are
+/// accounted for; those at or after it that have started their run are in `seen`. Written
+/// only after the runs it accounts for exist.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BucketTriggerStatus {
+    /// The trigger's name.
+    pub name: String,
+    /// The URI this state is about; a trigger whose URI changes starts afresh.
+    pub uri: String,
+    /// Objects last modified before this time are accounted for.
+    pub floor: Time,
+    /// The objects modified at or after `floor` that have started their run: 64-bit
+    /// hashes of (key, content), packed and base64-encoded.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub seen: String,
+    /// Runs this trigger has started.
+    #[serde(default)]
+    pub runs_started: u64,
+    /// The newest object that started a run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_object: Option<String>,
+    /// Why the last poll failed; absent once a poll succeeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 fn is_zero(n: &u32) -> bool {
