@@ -126,7 +126,8 @@ async fn poll_one(
 ) -> Result<BucketTriggerStatus, Error> {
     let started = Instant::now();
     let listing = list(cx.buckets, trigger).await;
-    cx.metrics.polled(trigger_store(trigger), started.elapsed(), listing.is_ok());
+    cx.metrics
+        .polled(trigger_store(trigger), started.elapsed(), listing.is_ok());
     let listing = match listing {
         Ok(listing) => listing,
         Err(message) => return Ok(failed(trigger, prev, message, plan)),
@@ -141,7 +142,8 @@ async fn poll_one(
         let run_name = run.name_any();
         match api.create(&PostParams::default(), &run).await {
             Ok(_) => {
-                cx.metrics.started("bucket", object.modified, jiff::Timestamp::now());
+                cx.metrics
+                    .started("bucket", object.modified, jiff::Timestamp::now());
                 tracing::info!(pipeline = %name, trigger = %trigger.name, run = %run_name, key = %object.key, "new object: run created");
             }
             // Created by an earlier poll whose state was not written (a crash, a conflict).
@@ -214,7 +216,10 @@ async fn list(buckets: &Buckets, trigger: &BucketTrigger) -> Result<Vec<Listed>,
         Some(p) => Some(Glob::any_depth(p).map_err(|e| format!("pattern: {e}"))?),
         None => None,
     };
-    let store = buckets.store(trigger, &uri).await.map_err(|e| e.to_string())?;
+    let store = buckets
+        .store(trigger, &uri)
+        .await
+        .map_err(|e| e.to_string())?;
     let prefix = uri.key().to_owned();
     let objects: Vec<_> = store
         .list(&prefix, None)

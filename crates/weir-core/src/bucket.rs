@@ -97,7 +97,7 @@ pub fn plan_bucket<'a>(
     if truncated {
         // Newest first; the floor goes just above the newest object that does not fit, so
         // objects sharing its time (ties) are all below it.
-        kept.sort_by(|a, b| b.modified.cmp(&a.modified));
+        kept.sort_by_key(|o| std::cmp::Reverse(o.modified));
         let dropped = kept[MAX_SEEN].modified;
         next_floor = dropped
             .checked_add(jiff::SignedDuration::from_nanos(1))
@@ -177,6 +177,48 @@ pub fn run_name(pipeline: &str, trigger: &str, uri: &str, content: &str) -> Stri
     let hash = fnv1a(format!("{pipeline}\0{trigger}\0{uri}\0{content}").as_bytes());
     let prefix: String = pipeline.chars().take(40).collect();
     format!("{}-{hash:016x}", prefix.trim_end_matches('-'))
+}
+
+/// `run.trigger` of a run started by a new object, from the run's annotations; `None` for
+/// runs started otherwise.
+pub fn trigger_context(annotations: &BTreeMap<String, String>) -> Option<serde_json::Value> {
+    let by = annotations.get(labels::STARTED_BY)?;
+    let uri = annotations.get(labels::OBJECT_URI)?;
+    let get = |k: &str| annotations.get(k).cloned();
+    Some(serde_json::json!({
+        "type": by,
+        "name": get(labels::TRIGGER),
+        "uri": uri,
+        "key": get(labels::OBJECT_KEY),
+        "size": get(labels::OBJECT_SIZE).and_then(|s| s.parse::<u64>().ok()),
+        "etag": get(labels::OBJECT_ETAG),
+        "generation": get(labels::OBJECT_GENERATION),
+        "time": get(labels::OBJECT_TIME),
+    }))
+}
+
+/// `run.trigger` for checking and previewing the templates of a pipeline with bucket
+/// triggers: a sample object of its first trigger.
+pub fn preview_context(spec: &weir_api::v1alpha1::PipelineSpec) -> Option<serde_json::Value> {
+    let trigger = spec.triggers.buckets.first()?;
+    let key = "preview/object.parquet";
+    let uri = object_uri(&trigger.uri, key);
+    let annotations = BTreeMap::from([
+        (labels::STARTED_BY.to_owned(), "bucket".to_owned()),
+        (labels::TRIGGER.to_owned(), trigger.name.clone()),
+        (labels::OBJECT_URI.to_owned(), uri),
+        (labels::OBJECT_KEY.to_owned(), key.to_owned()),
+        (labels::OBJECT_SIZE.to_owned(), "1024".to_owned()),
+        (
+            labels::OBJECT_ETAG.to_owned(),
+            "0123456789abcdef".to_owned(),
+        ),
+        (
+            labels::OBJECT_TIME.to_owned(),
+            "2026-01-01T00:00:00Z".to_owned(),
+        ),
+    ]);
+    trigger_context(&annotations)
 }
 
 /// How long after `last` a trigger polls again.
@@ -264,7 +306,11 @@ mod tests {
         let listing = vec![obj("in/a", "1", 5)];
         let first = plan_bucket(&t, None, &listing, at(10));
         let same = vec![obj("in/a", "1", 50)];
-        assert!(plan_bucket(&t, Some(&first.state), &same, at(60)).new.is_empty());
+        assert!(
+            plan_bucket(&t, Some(&first.state), &same, at(60))
+                .new
+                .is_empty()
+        );
         let changed = vec![obj("in/a", "2", 50)];
         assert_eq!(
             keys(&plan_bucket(&t, Some(&first.state), &changed, at(60))),
@@ -310,9 +356,17 @@ mod tests {
         let first = plan_bucket(&t, None, &listing, at(0));
         let mut moved = trigger();
         moved.uri = "s3://lake/other/".into();
-        assert_eq!(plan_bucket(&moved, Some(&first.state), &[], at(0)).state.uri, moved.uri);
+        assert_eq!(
+            plan_bucket(&moved, Some(&first.state), &[], at(0))
+                .state
+                .uri,
+            moved.uri
+        );
         let run = object_run("events", &t, &listing[0], "bucket");
-        assert_eq!(run.spec.params.get("uri").map(String::as_str), Some("s3://lake/in/a"));
+        assert_eq!(
+            run.spec.params.get("uri").map(String::as_str),
+            Some("s3://lake/in/a")
+        );
         let again = object_run("events", &t, &listing[0], "bucket");
         assert_eq!(run.metadata, again.metadata);
         let other = object_run("events", &t, &obj("in/a", "2", 0), "bucket");

@@ -110,12 +110,14 @@ pub fn check_pipeline(
         notes: Vec::new(),
     };
     let params = default_params(spec);
+    let trigger = crate::bucket::preview_context(spec);
     let run = RunRef {
         name,
         uid: PREVIEW_UID,
         namespace,
         pipeline: name,
         start_time: Some(PREVIEW_START_TIME),
+        trigger: trigger.as_ref(),
     };
     check_templates(spec, "spec", run, &params, inputs, &mut out);
     out

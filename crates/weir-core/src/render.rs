@@ -28,6 +28,8 @@ pub struct RunRef<'a> {
     pub pipeline: &'a str,
     /// When the run started.
     pub start_time: Option<Timestamp>,
+    /// What started the run, for `run.trigger` (see [`crate::bucket::trigger_context`]).
+    pub trigger: Option<&'a Value>,
 }
 
 /// One child to render: a step, an item and an attempt.
@@ -116,6 +118,7 @@ impl Renderable<'_> {
                 namespace: self.run.namespace.to_string(),
                 attempt: child.attempt,
                 start_time: self.run.start_time.map(|t| t.to_string()),
+                trigger: self.run.trigger.cloned(),
             },
             step: StepInfo {
                 name: step.name.clone(),

@@ -169,6 +169,7 @@ pub fn render_standalone(
             namespace: input.namespace.to_string(),
             attempt: 1,
             start_time: input.start_time.map(|t| t.to_string()),
+            trigger: None,
         },
         step: StepInfo {
             name: input.name.to_string(),

@@ -40,6 +40,7 @@ fn context() -> RenderContext {
             namespace: "data".into(),
             attempt: 1,
             start_time: Some("2024-03-01T02:00:00Z".into()),
+            trigger: None,
         },
         step: weir_render::StepInfo {
             name: "dbt".into(),

@@ -48,6 +48,9 @@ pub struct RunInfo {
     pub attempt: u32,
     /// When the run started, RFC 3339; a string so this crate needs no time library.
     pub start_time: Option<String>,
+    /// What started the run when a bucket trigger or a webhook did: `{type, name, uri, key,
+    /// size, etag, generation, time}` (`{{ run.trigger.key }}`); `null` otherwise.
+    pub trigger: Option<serde_json::Value>,
 }
 
 /// The `step` variable: which step of the pipeline is rendering.

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::batch::v1::Job;
 use weir_api::labels;
 use weir_api::v1alpha1::{Pipeline, PipelineRun};
 use weir_blob::{BlobUri, Options, Store};
@@ -36,7 +37,7 @@ spec:
   - name: load
     job:
       image: example.invalid/x:1
-      args: ['{{{{ params.uri }}}}']
+      args: ['{{{{ params.uri }}}}', '{{{{ run.trigger.key }}}}', '{{{{ run.trigger.size }}}}']
 "#
     )
 }
@@ -146,7 +147,10 @@ fn check_runs(
         let notes = run.metadata.annotations.clone().unwrap_or_default();
         let uri = &run.spec.params["uri"];
         assert_eq!(notes.get(labels::OBJECT_URI), Some(uri));
-        assert_eq!(notes.get(labels::STARTED_BY).map(String::as_str), Some("bucket"));
+        assert_eq!(
+            notes.get(labels::STARTED_BY).map(String::as_str),
+            Some("bucket")
+        );
         assert!(uri.ends_with(&notes[labels::OBJECT_KEY]));
         assert!(notes.contains_key(labels::OBJECT_SIZE) && notes.contains_key(labels::OBJECT_TIME));
     }
@@ -166,7 +170,11 @@ async fn each_new_s3_object_starts_exactly_one_run_across_kills() {
     let uri = format!("s3://{bucket}/landing/");
     let mut controller = start(&ns).await;
     let recorder = Recorder::<PipelineRun>::start(&ns);
-    let created = [("resource", "pipelineruns"), ("verb", "POST"), ("code", "201")];
+    let created = [
+        ("resource", "pipelineruns"),
+        ("verb", "POST"),
+        ("code", "201"),
+    ];
     let before = apiserver_requests(&ns.client(), &created).await;
     let endpoint = objstore::endpoints().s3;
     create_pipeline(&ns, &pipeline(&uri, Some(&endpoint))).await;
@@ -193,18 +201,31 @@ async fn each_new_s3_object_starts_exactly_one_run_across_kills() {
     assert_eq!(seen.len(), 1000, "distinct runs ever seen");
     check_runs(&seen, &runs, &expected);
     let after = apiserver_requests(&ns.client(), &created).await;
-    assert_eq!(after - before, 1000.0, "runs created, by the API server's count");
+    assert_eq!(
+        after - before,
+        1000.0,
+        "runs created, by the API server's count"
+    );
 
     // The same bytes again start nothing; new bytes under an old key start one run.
     put_all(store.as_ref(), &["landing/day=0/part-000.csv".into()], csv).await;
-    put_all(store.as_ref(), &["landing/day=0/part-001.csv".into()], |_| "changed".into()).await;
+    put_all(
+        store.as_ref(),
+        &["landing/day=0/part-001.csv".into()],
+        |_| "changed".into(),
+    )
+    .await;
     until_started(&ns, 1001, Duration::from_secs(120)).await;
     wait::holds_for(
         &ns.api::<Pipeline>(),
         "landing",
         Duration::from_secs(3),
         "the trigger to start nothing more over three polls",
-        |p: &Pipeline| p.status.as_ref().is_some_and(|s| s.buckets[0].runs_started == 1001),
+        |p: &Pipeline| {
+            p.status
+                .as_ref()
+                .is_some_and(|s| s.buckets[0].runs_started == 1001)
+        },
     )
     .await;
     let (seen, runs) = recorder.snapshot();
@@ -215,7 +236,11 @@ async fn each_new_s3_object_starts_exactly_one_run_across_kills() {
         .count();
     assert_eq!(changed, 2, "the re-upload with new bytes is a new object");
     let after = apiserver_requests(&ns.client(), &created).await;
-    assert_eq!(after - before, 1001.0, "runs created, by the API server's count");
+    assert_eq!(
+        after - before,
+        1001.0,
+        "runs created, by the API server's count"
+    );
     recorder.stop();
     drop(controller);
 }
@@ -229,6 +254,7 @@ async fn each_new_gcs_object_starts_exactly_one_run() {
     let uri = format!("gs://{bucket}/landing/");
     let mut controller = start(&ns).await;
     let recorder = Recorder::<PipelineRun>::start(&ns);
+    let jobs = Recorder::<Job>::start(&ns);
     create_pipeline(&ns, &pipeline(&uri, None)).await;
     until_polled(&ns).await;
     let store = open(&uri, &gcs_options()).await;
@@ -250,13 +276,26 @@ async fn each_new_gcs_object_starts_exactly_one_run() {
         "landing",
         Duration::from_secs(3),
         "the trigger to start nothing more",
-        |p: &Pipeline| p.status.as_ref().is_some_and(|s| s.buckets[0].runs_started == 200),
+        |p: &Pipeline| {
+            p.status
+                .as_ref()
+                .is_some_and(|s| s.buckets[0].runs_started == 200)
+        },
     )
     .await;
     let (seen, runs) = recorder.snapshot();
     assert_eq!(seen.len(), 200, "distinct runs ever seen");
     check_runs(&seen, &runs, &expected);
     recorder.stop();
+    // Each Job's template saw its object through `run.trigger`.
+    let (_, jobs) = jobs.snapshot();
+    assert!(!jobs.is_empty());
+    for job in jobs.values() {
+        let spec = job.spec.clone().unwrap_or_default().template.spec.unwrap_or_default();
+        let args = spec.containers[0].args.clone().unwrap_or_default();
+        assert!(args[0].ends_with(&format!("/{}", args[1])), "{args:?}");
+        assert_eq!(args[2], csv(&args[1]).len().to_string(), "{args:?}");
+    }
     drop(controller);
 }
 
@@ -267,7 +306,11 @@ async fn a_missing_bucket_is_reported_not_fatal() {
     let ns = TestNamespace::create("bucket-trigger-missing").await;
     let _controller = start(&ns).await;
     let endpoint = objstore::endpoints().s3;
-    create_pipeline(&ns, &pipeline("s3://no-such-bucket-weir/x/", Some(&endpoint))).await;
+    create_pipeline(
+        &ns,
+        &pipeline("s3://no-such-bucket-weir/x/", Some(&endpoint)),
+    )
+    .await;
     let p = wait::until(
         &ns.api::<Pipeline>(),
         "landing",
@@ -285,7 +328,10 @@ async fn a_missing_bucket_is_reported_not_fatal() {
     let error = status.buckets[0].last_error.clone().unwrap_or_default();
     assert!(error.contains("no-such-bucket-weir"), "{error}");
     assert!(
-        status.conditions.iter().any(|c| c.type_ == "Valid" && c.status == "True"),
+        status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Valid" && c.status == "True"),
         "the pipeline itself stays valid"
     );
 }

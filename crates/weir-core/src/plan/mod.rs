@@ -153,6 +153,11 @@ impl<'a> Planner<'a> {
         let results = succeeded_results(&self.status);
         let run = self.obs.run;
         let params = self.status.params.clone();
+        let trigger = run
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(crate::bucket::trigger_context);
         let mut renderable = Renderable {
             renderer,
             spec,
@@ -162,6 +167,7 @@ impl<'a> Planner<'a> {
                 namespace: run.metadata.namespace.as_deref().unwrap_or_default(),
                 pipeline: run.spec.pipeline_ref.as_deref().unwrap_or("inline"),
                 start_time: self.status.start_time.as_ref().map(|t| t.0),
+                trigger: trigger.as_ref(),
             },
             params: &params,
             results,

@@ -21,6 +21,7 @@ fn render(spec: &PipelineSpec) -> Result<Manifest, RenderFailure> {
             namespace: "n",
             pipeline: "p",
             start_time: None,
+            trigger: None,
         },
         params: &params,
         results: BTreeMap::new(),

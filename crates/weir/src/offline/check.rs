@@ -110,6 +110,7 @@ fn check_run(env: &Env<'_>, r: &Resource<'_>, run: &PipelineRunSpec) -> Checked 
             namespace: r.namespace(),
             pipeline: "inline",
             start_time: Some(PREVIEW_START_TIME),
+            trigger: None,
         };
         check_templates(
             pipeline,

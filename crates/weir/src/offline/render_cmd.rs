@@ -299,6 +299,7 @@ impl<'e> RenderEnv<'e> {
             out.errors.extend(errors);
             return;
         }
+        let trigger = weir_core::bucket::preview_context(spec);
         let renderable = Renderable {
             renderer: self.renderer,
             spec,
@@ -308,6 +309,7 @@ impl<'e> RenderEnv<'e> {
                 namespace: r.namespace(),
                 pipeline,
                 start_time: Some(PREVIEW_START_TIME),
+                trigger: trigger.as_ref(),
             },
             params: &params,
             results: self.results.clone(),

@@ -24,6 +24,7 @@ fn parse(text: &str) -> RenderContext {
             namespace: text_of(&run, "namespace"),
             attempt: run["attempt"].as_u64().unwrap_or(1) as u32,
             start_time: run["startTime"].as_str().map(str::to_owned),
+            trigger: None,
         },
         step: StepInfo {
             name: text_of(&field("step"), "name"),
