@@ -151,14 +151,14 @@ impl Controller {
         let err = log
             .try_clone()
             .unwrap_or_else(|e| panic!("cannot clone a log handle: {e}"));
+        // A test's own --log replaces the default filter.
+        let log_filter = match self.args.iter().any(|a| a == "--log") {
+            true => vec![],
+            false => vec!["--log", "info,weir_controller=debug"],
+        };
         let child = Command::new(weir_bin())
-            .args([
-                "controller",
-                "--namespace",
-                &self.namespace,
-                "--log",
-                "info,weir_controller=debug",
-            ])
+            .args(["controller", "--namespace", &self.namespace])
+            .args(log_filter)
             .args(&self.args)
             .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .env("KUBECONFIG", kubeconfig_path())

@@ -254,8 +254,32 @@ pub enum GcsCredentials {
     Default,
     /// A service-account (or authorized-user) JSON key file.
     KeyFile(PathBuf),
+    /// The text of such a key (read from a Kubernetes Secret); never printed.
+    KeyJson(SecretText),
     /// No credentials: public buckets and emulators.
     Anonymous,
+}
+
+/// A secret value: `Debug` prints `<redacted>`, so no log line or error can carry it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretText(String);
+
+impl SecretText {
+    /// Wraps `text`.
+    pub fn new(text: impl Into<String>) -> Self {
+        SecretText(text.into())
+    }
+
+    /// The value itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// A store for the bucket of `uri` (for `file://`, the file system from `/`).

@@ -33,6 +33,7 @@ const DEFAULT_POLL: Duration = Duration::from_secs(60);
 pub(crate) struct Buckets {
     polled: Mutex<HashMap<(String, String), Instant>>,
     stores: Mutex<HashMap<StoreKey, Arc<dyn Store>>>,
+    secrets: Mutex<HashMap<String, Arc<SecretRead>>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -41,6 +42,24 @@ struct StoreKey {
     endpoint: Option<String>,
     region: Option<String>,
     path_style: bool,
+    /// The credentials Secret (namespace/name@resourceVersion): a rotated key reopens.
+    secret: Option<String>,
+}
+
+/// How long a credentials Secret read is reused before it is read again (rotation).
+const SECRET_TTL: Duration = Duration::from_secs(60);
+
+/// Keys of a credentials Secret: `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` for S3,
+/// `key.json` (a service-account key) for GCS.
+const AWS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
+const AWS_SECRET: &str = "AWS_SECRET_ACCESS_KEY";
+const GCS_KEY: &str = "key.json";
+
+/// A credentials Secret as read, kept for [`SECRET_TTL`].
+struct SecretRead {
+    at: Instant,
+    version: String,
+    data: std::collections::BTreeMap<String, weir_blob::SecretText>,
 }
 
 /// What one reconcile needs from its controller.
@@ -125,7 +144,7 @@ async fn poll_one(
     plan: &mut PipelinePlan,
 ) -> Result<BucketTriggerStatus, Error> {
     let started = Instant::now();
-    let listing = list(cx.buckets, trigger).await;
+    let listing = list(cx, ns, trigger).await;
     cx.metrics
         .polled(trigger_store(trigger), started.elapsed(), listing.is_ok());
     let listing = match listing {
@@ -210,16 +229,17 @@ fn placeholder(trigger: &BucketTrigger, message: String) -> BucketTriggerStatus 
 
 /// The objects under the trigger's prefix that match its pattern. The error is one line
 /// naming the URI (no credential ever appears in it: weir-blob's errors carry none).
-async fn list(buckets: &Buckets, trigger: &BucketTrigger) -> Result<Vec<Listed>, String> {
+async fn list(cx: &PollCtx<'_>, ns: &str, trigger: &BucketTrigger) -> Result<Vec<Listed>, String> {
     let uri = BlobUri::parse(&trigger.uri).map_err(|e| e.to_string())?;
     let glob = match trigger.pattern.as_deref() {
         Some(p) => Some(Glob::any_depth(p).map_err(|e| format!("pattern: {e}"))?),
         None => None,
     };
-    let store = buckets
-        .store(trigger, &uri)
-        .await
-        .map_err(|e| e.to_string())?;
+    let secret = match &trigger.credentials_secret {
+        Some(name) => Some(cx.buckets.secret(cx.client, ns, name).await?),
+        None => None,
+    };
+    let store = cx.buckets.store(trigger, &uri, secret.as_deref()).await?;
     let prefix = uri.key().to_owned();
     let objects: Vec<_> = store
         .list(&prefix, None)
@@ -279,19 +299,64 @@ impl Buckets {
         }
     }
 
-    /// The store of the trigger's bucket, opened once per bucket and settings. Credentials
-    /// come from the default chain (workload identity, IRSA, environment).
+    /// The credentials Secret `name` of namespace `ns`, read by name (the only Secrets the
+    /// controller reads: those a trigger names) at most once a [`SECRET_TTL`]. Errors name
+    /// the Secret and the missing key, never a value.
+    async fn secret(
+        &self,
+        client: &kube::Client,
+        ns: &str,
+        name: &str,
+    ) -> Result<Arc<SecretRead>, String> {
+        let id = format!("{ns}/{name}");
+        let cached = self.secrets.lock().ok().and_then(|m| m.get(&id).cloned());
+        if let Some(read) = cached.filter(|r| r.at.elapsed() < SECRET_TTL) {
+            return Ok(read);
+        }
+        let api: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), ns);
+        let secret = api.get(name).await.map_err(|e| match e {
+            kube::Error::Api(s) => format!("credentials Secret {id}: {}", s.message),
+            _ => format!("credentials Secret {id}: cannot read it"),
+        })?;
+        let data = secret
+            .data
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let text = String::from_utf8(v.0).ok()?;
+                Some((k, weir_blob::SecretText::new(text)))
+            })
+            .collect();
+        let read = Arc::new(SecretRead {
+            at: Instant::now(),
+            version: format!(
+                "{id}@{}",
+                secret.metadata.resource_version.unwrap_or_default()
+            ),
+            data,
+        });
+        if let Ok(mut m) = self.secrets.lock() {
+            m.insert(id, read.clone());
+        }
+        Ok(read)
+    }
+
+    /// The store of the trigger's bucket, opened once per bucket, settings and credentials.
+    /// Credentials come from the Secret the trigger names, else the default chain (workload
+    /// identity on GKE, IRSA on EKS, the environment): then no Secret is read at all.
     async fn store(
         &self,
         trigger: &BucketTrigger,
         uri: &BlobUri,
-    ) -> weir_blob::Result<Arc<dyn Store>> {
+        secret: Option<&SecretRead>,
+    ) -> Result<Arc<dyn Store>, String> {
         let path_style = trigger.path_style.unwrap_or(trigger.endpoint.is_some());
         let key = StoreKey {
             bucket: format!("{}{}", uri.scheme().prefix(), uri.bucket()),
             endpoint: trigger.endpoint.clone(),
             region: trigger.region.clone(),
             path_style,
+            secret: secret.map(|s| s.version.clone()),
         };
         if let Some(store) = self.stores.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(store);
@@ -301,7 +366,30 @@ impl Buckets {
         options.s3.region.clone_from(&trigger.region);
         options.s3.path_style = path_style;
         options.gcs.endpoint.clone_from(&trigger.endpoint);
-        let store: Arc<dyn Store> = Arc::from(weir_blob::open(uri, &options).await?);
+        if let Some(secret) = secret {
+            let get = |k: &str| {
+                secret.data.get(k).cloned().ok_or_else(|| {
+                    let id = secret.version.split('@').next().unwrap_or_default();
+                    format!("credentials Secret {id}: no key {k}")
+                })
+            };
+            match uri.scheme() {
+                weir_blob::Scheme::Gcs => {
+                    options.gcs.credentials = weir_blob::GcsCredentials::KeyJson(get(GCS_KEY)?);
+                }
+                _ => {
+                    options.s3.credentials = Some(weir_blob::StaticCredentials {
+                        access_key_id: get(AWS_KEY_ID)?.expose().to_owned(),
+                        secret_access_key: get(AWS_SECRET)?.expose().to_owned(),
+                    });
+                }
+            }
+        }
+        let store: Arc<dyn Store> = Arc::from(
+            weir_blob::open(uri, &options)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
         if let Ok(mut m) = self.stores.lock() {
             m.insert(key, store.clone());
         }

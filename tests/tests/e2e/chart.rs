@@ -66,7 +66,10 @@ async fn scenario(scope: Scope) {
     let pl = TestNamespace::create("chart-pipelines").await;
     restrict_pod_security(&ctl).await;
 
-    let mut values = vec![];
+    let mut values = vec![format!(
+        "triggers.credentialsSecrets.{}={{bucket-keys}}",
+        pl.name()
+    )];
     match scope {
         Scope::Namespace => values.push(format!("watchNamespace={}", pl.name())),
         Scope::Cluster => values.push(format!(
@@ -498,7 +501,13 @@ impl Account {
             (false, "delete", "/pods", pl),
             (false, "create", "/pods/exec", pl),
             (false, "update", "weir.dev/pipelines", pl),
-            (false, "create", "weir.dev/pipelineruns", pl),
+            // Bucket triggers and schedules start runs.
+            (true, "create", "weir.dev/pipelineruns", pl),
+            // The one credentials Secret listed in triggers.credentialsSecrets, by name only.
+            (true, "get", "/secrets:bucket-keys", pl),
+            (false, "get", "/secrets:other-keys", pl),
+            (false, "list", "/secrets", pl),
+            (false, "watch", "/secrets", pl),
             (false, "list", "/configmaps", pl),
             (false, "patch", "/configmaps", pl),
             (false, "create", "ray.io/rayjobs", pl),

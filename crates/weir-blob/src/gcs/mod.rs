@@ -96,6 +96,18 @@ impl GcsStore {
                         .token_source(),
                 )
             }
+            GcsCredentials::KeyJson(text) => {
+                // The parser's errors name a line and column, never the text.
+                let file = CredentialsFile::new_from_str(text.expose())
+                    .await
+                    .map_err(|e| backend(format!("GCS key from a Secret: {e}")))?;
+                Some(
+                    DefaultTokenSourceProvider::new_with_credentials(config, Box::new(file))
+                        .await
+                        .map_err(|e| backend(format!("GCS key from a Secret: {e}")))?
+                        .token_source(),
+                )
+            }
         };
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))

@@ -31,9 +31,15 @@ impl S3Store {
     pub(crate) async fn new(uri: &BlobUri, options: &Options) -> Result<Self> {
         let s3 = &options.s3;
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(region) = &s3.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
+        loader = match &s3.region {
+            Some(region) => loader.region(Region::new(region.clone())),
+            // The default chain's region, else us-east-1 (S3-compatible servers ignore it,
+            // and the SDK refuses to send a request without one).
+            None => loader.region(
+                aws_config::meta::region::RegionProviderChain::default_provider()
+                    .or_else(Region::from_static("us-east-1")),
+            ),
+        };
         if let Some(keys) = &s3.credentials {
             loader = loader.credentials_provider(Credentials::new(
                 keys.access_key_id.clone(),
