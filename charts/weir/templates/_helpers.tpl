@@ -87,6 +87,16 @@ reconcile every run: each would create the other's Jobs' next attempts and fight
 {{- if and (gt (int .Values.replicas) 1) (not .Values.leaderElection.enabled) }}
 {{- fail "replicas > 1 needs leaderElection.enabled=true: without a Lease every replica would reconcile every run" }}
 {{- end }}
+{{- if and .Values.webhook.enabled (eq (int .Values.webhook.port) (int .Values.metrics.port)) }}
+{{- fail "webhook.port must differ from metrics.port: the webhook has its own port and Service" }}
+{{- end }}
+{{- $secretNamespaces := list }}
+{{- range .Values.rbac.secrets }}
+{{- if has .namespace $secretNamespaces }}
+{{- fail (printf "rbac.secrets lists namespace %s twice: put its Secrets in one entry" .namespace) }}
+{{- end }}
+{{- $secretNamespaces = append $secretNamespaces .namespace }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -100,6 +110,13 @@ single-object read a round of RBAC changes.
 - apiGroups: ["weir.dev"]
   resources: ["pipelines", "pipelineruns"]
   verbs: ["get", "list", "watch"]
+{{- if .Values.webhook.enabled }}
+# The webhook creates a run for each notified object (under a deterministic name: a replay
+# is refused as AlreadyExists).
+- apiGroups: ["weir.dev"]
+  resources: ["pipelineruns"]
+  verbs: ["create"]
+{{- end }}
 # The Pipeline controller deletes finished runs past the history limits or their TTL.
 - apiGroups: ["weir.dev"]
   resources: ["pipelineruns"]

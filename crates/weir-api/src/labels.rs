@@ -17,7 +17,17 @@ pub const INDEX: &str = "weir.dev/index";
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 
 /// Annotation on a PipelineRun saying how it was started: `manual`, `schedule`, `bucket`,
-/// `backfill` or `api`. Bounded, so it is also a metric label.
+/// `webhook`, `backfill` or `api`. Bounded, so it is also a metric label.
 pub const STARTED_BY: &str = "weir.dev/started-by";
 /// Annotation on a PipelineRun started by a schedule: the scheduled time (RFC 3339).
 pub const SCHEDULED_AT: &str = "weir.dev/scheduled-at";
+/// Annotation on a PipelineRun started for an object: the bucket trigger that matched it.
+pub const TRIGGER: &str = "weir.dev/trigger";
+/// Annotation on a PipelineRun started for an object: the object's key.
+pub const OBJECT_KEY: &str = "weir.dev/object-key";
+/// Annotation on a PipelineRun started for an object: its size in bytes.
+pub const OBJECT_SIZE: &str = "weir.dev/object-size";
+/// Annotation on a PipelineRun started for an object: its S3 ETag or GCS generation.
+pub const OBJECT_VERSION: &str = "weir.dev/object-version";
+/// Annotation on a PipelineRun started for an object: when it was written (RFC 3339).
+pub const OBJECT_TIME: &str = "weir.dev/object-time";

@@ -23,6 +23,7 @@ mod pipelines;
 mod runs;
 mod status;
 mod watch;
+pub mod webhook;
 
 pub use config::Config;
 pub use error::Error;
@@ -41,7 +42,8 @@ use crate::metrics::Metrics;
 /// A shutdown signal every task can wait on.
 pub type Shutdown = SharedFuture<futures::future::BoxFuture<'static, ()>>;
 
-/// Runs weir until `shutdown` resolves: the metrics/health server, then (once this replica
+/// Runs weir until `shutdown` resolves: the metrics/health server, the webhook (on every
+/// replica, leader or not: run creation is idempotent by name), then (once this replica
 /// leads, with leader election on) the PipelineRun and Pipeline controllers. Losing the
 /// lease is an error (see `leader`).
 pub async fn run(
@@ -62,6 +64,9 @@ pub async fn run(
             }
         });
     }
+    if let Some(hook) = config.webhook.clone() {
+        spawn_webhook(hook, &client, &config, metrics.clone(), shutdown.clone())?;
+    }
     leader::run_while_leading(
         &client,
         &config,
@@ -80,6 +85,39 @@ pub async fn run(
         },
     )
     .await
+}
+
+/// Starts the webhook server with runs created through `client`.
+fn spawn_webhook(
+    hook: webhook::WebhookConfig,
+    client: &Client,
+    config: &Config,
+    metrics: Arc<Metrics>,
+    shutdown: Shutdown,
+) -> Result<(), Error> {
+    let kube = Arc::new(webhook::KubeHooks::new(
+        client.clone(),
+        config.namespace.clone(),
+    ));
+    let confirmer: Option<Arc<dyn webhook::Confirmer>> = if hook.confirm_subscriptions {
+        Some(Arc::new(
+            webhook::SnsConfirmer::new().map_err(Error::Webhook)?,
+        ))
+    } else {
+        None
+    };
+    let hooks = webhook::Hooks {
+        keys: kube.clone(),
+        starter: kube,
+        confirmer,
+    };
+    tokio::spawn(async move {
+        let addr = hook.addr;
+        if let Err(e) = webhook::serve(hook, hooks, metrics, shutdown).await {
+            tracing::error!(error = %e, %addr, "the webhook server stopped");
+        }
+    });
+    Ok(())
 }
 
 /// How long the controllers get, after the stop signal, to finish running reconciles and

@@ -17,3 +17,4 @@ mod objstore;
 mod operations;
 mod runs;
 mod validity;
+mod webhook;
