@@ -65,7 +65,7 @@ pub async fn run(
         });
     }
     if let Some(hook) = config.webhook.clone() {
-        spawn_webhook(hook, &client, &config, metrics.clone(), shutdown.clone())?;
+        spawn_webhook(hook, &config, metrics.clone(), shutdown.clone()).await?;
     }
     leader::run_while_leading(
         &client,
@@ -87,18 +87,19 @@ pub async fn run(
     .await
 }
 
-/// Starts the webhook server with runs created through `client`.
-fn spawn_webhook(
+/// Starts the webhook server. Its requests to the API server go through a client of its
+/// own, with its own rate limit ([`webhook::API_QPS`]): every request for a made-up
+/// pipeline costs a read, and a flood of them must not eat the controllers' budget.
+async fn spawn_webhook(
     hook: webhook::WebhookConfig,
-    client: &Client,
     config: &Config,
     metrics: Arc<Metrics>,
     shutdown: Shutdown,
 ) -> Result<(), Error> {
-    let kube = Arc::new(webhook::KubeHooks::new(
-        client.clone(),
-        config.namespace.clone(),
-    ));
+    let client = client::build(metrics.clone(), webhook::API_QPS, webhook::API_BURST)
+        .await
+        .map_err(Error::Client)?;
+    let kube = Arc::new(webhook::KubeHooks::new(client, config.namespace.clone()));
     let confirmer: Option<Arc<dyn webhook::Confirmer>> = if hook.confirm_subscriptions {
         Some(Arc::new(
             webhook::SnsConfirmer::new().map_err(Error::Webhook)?,

@@ -156,6 +156,13 @@ impl WebhookConfig {
     }
 }
 
+/// Requests a second the webhook's own API client makes at most (reads of Pipelines and
+/// Secrets, run creations), apart from the controllers' `--qps`.
+pub const API_QPS: f64 = 20.0;
+
+/// Requests the webhook's API client makes in a burst above [`API_QPS`].
+pub const API_BURST: u32 = 40;
+
 /// Largest body accepted (SNS messages are at most 256 KiB, Pub/Sub pushes of GCS
 /// notifications a few KiB).
 pub const MAX_BODY: usize = 1024 * 1024;
