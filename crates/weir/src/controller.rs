@@ -23,7 +23,7 @@ pub struct ControllerArgs {
     #[arg(long, env = "WEIR_METRICS_ADDR")]
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// Serve the object-notification webhook, POST /hooks/{namespace}/{pipeline}, here
-    /// (e.g. 0.0.0.0:8443 in a pod); off when unset. Only pipelines with
+    /// (e.g. 0.0.0.0:8090 in a pod); off when unset. Only pipelines with
     /// spec.triggers.webhook have a hook.
     #[arg(long, env = "WEIR_WEBHOOK_ADDR")]
     pub webhook_addr: Option<std::net::SocketAddr>,
