@@ -91,5 +91,12 @@ must_fail "a wildcard resource in rbac.extraRules" "extraRules/0/resources/0" \
   --set 'rbac.extraRules[0].apiGroups[0]=x' --set 'rbac.extraRules[0].resources[0]=*' \
   --set 'rbac.extraRules[0].verbs[0]=get'
 must_fail "an unknown log format" "/log/format" --set log.format=xml
+must_fail "the webhook on the metrics port" "webhook.port must differ from metrics.port" \
+  --set webhook.enabled=true --set webhook.port=8080
+must_fail "one namespace twice in rbac.secrets" "lists namespace pl twice" \
+  --set 'rbac.secrets[0].namespace=pl' --set 'rbac.secrets[0].names[0]=a' \
+  --set 'rbac.secrets[1].namespace=pl' --set 'rbac.secrets[1].names[0]=b'
+must_fail "a wildcard Secret name" "secrets/0/names/0" \
+  --set 'rbac.secrets[0].namespace=pl' --set 'rbac.secrets[0].names[0]=*'
 must_fail "Kubernetes older than 1.33" "incompatible with Kubernetes" --kube-version 1.32.9
 say "ok"

@@ -87,6 +87,16 @@ reconcile every run: each would create the other's Jobs' next attempts and fight
 {{- if and (gt (int .Values.replicas) 1) (not .Values.leaderElection.enabled) }}
 {{- fail "replicas > 1 needs leaderElection.enabled=true: without a Lease every replica would reconcile every run" }}
 {{- end }}
+{{- if and .Values.webhook.enabled (eq (int .Values.webhook.port) (int .Values.metrics.port)) }}
+{{- fail "webhook.port must differ from metrics.port: the webhook has its own port and Service" }}
+{{- end }}
+{{- $secretNamespaces := list }}
+{{- range .Values.rbac.secrets }}
+{{- if has .namespace $secretNamespaces }}
+{{- fail (printf "rbac.secrets lists namespace %s twice: put its Secrets in one entry" .namespace) }}
+{{- end }}
+{{- $secretNamespaces = append $secretNamespaces .namespace }}
+{{- end }}
 {{- end }}
 
 {{/*

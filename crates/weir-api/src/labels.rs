@@ -17,7 +17,7 @@ pub const INDEX: &str = "weir.dev/index";
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 
 /// Annotation on a PipelineRun saying how it was started: `manual`, `schedule`, `bucket`,
-/// `backfill` or `api`. Bounded, so it is also a metric label.
+/// `webhook`, `backfill` or `api`. Bounded, so it is also a metric label.
 pub const STARTED_BY: &str = "weir.dev/started-by";
 /// Annotation on a PipelineRun started by a schedule: the scheduled time (RFC 3339).
 pub const SCHEDULED_AT: &str = "weir.dev/scheduled-at";

@@ -20,6 +20,8 @@ pub struct Config {
     pub burst: u32,
     /// Where to serve `/metrics`, `/healthz` and `/readyz`; `None` serves nothing.
     pub metrics_addr: Option<SocketAddr>,
+    /// Where and how to serve the object-notification webhook; `None` serves none.
+    pub webhook: Option<crate::webhook::WebhookConfig>,
     /// Leader election; `None` runs the controllers at once (one replica).
     pub leader_election: Option<LeaseConfig>,
     /// Also record the high-volume Normal events of every run (`Started`, `Succeeded`);
@@ -72,6 +74,7 @@ impl Default for Config {
             qps: 50.0,
             burst: 100,
             metrics_addr: None,
+            webhook: None,
             leader_election: None,
             normal_events: false,
             status_batch: Duration::from_secs(5),

@@ -68,6 +68,9 @@ pub enum Error {
     /// The client could not be built (kubeconfig, in-cluster config).
     #[error("kubernetes client: {0}")]
     Client(#[source] kube::Error),
+    /// The webhook could not be set up.
+    #[error("webhook: {0}")]
+    Webhook(String),
     /// Leader election failed or the lease was lost.
     #[error("leader election: {0}")]
     Leader(String),
@@ -95,6 +98,7 @@ impl Error {
             Error::CreateRun { .. } => "CreateRun",
             Error::MissingField(_) => "MissingField",
             Error::Client(_) => "Client",
+            Error::Webhook(_) => "Webhook",
             Error::Leader(_) => "Leader",
             Error::NotLeading => "NotLeading",
         }

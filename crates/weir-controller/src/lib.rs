@@ -25,6 +25,7 @@ mod runs;
 mod status;
 pub mod trigger_metrics;
 mod watch;
+pub mod webhook;
 
 pub use config::Config;
 pub use error::Error;
@@ -43,7 +44,8 @@ use crate::metrics::Metrics;
 /// A shutdown signal every task can wait on.
 pub type Shutdown = SharedFuture<futures::future::BoxFuture<'static, ()>>;
 
-/// Runs weir until `shutdown` resolves: the metrics/health server, then (once this replica
+/// Runs weir until `shutdown` resolves: the metrics/health server, the webhook (on every
+/// replica, leader or not: run creation is idempotent by name), then (once this replica
 /// leads, with leader election on) the PipelineRun and Pipeline controllers. Losing the
 /// lease is an error (see `leader`).
 pub async fn run(
@@ -64,6 +66,9 @@ pub async fn run(
             }
         });
     }
+    if let Some(hook) = config.webhook.clone() {
+        spawn_webhook(hook, &config, metrics.clone(), shutdown.clone()).await?;
+    }
     leader::run_while_leading(
         &client,
         &config,
@@ -82,6 +87,40 @@ pub async fn run(
         },
     )
     .await
+}
+
+/// Starts the webhook server. Its requests to the API server go through a client of its
+/// own, with its own rate limit ([`webhook::API_QPS`]): every request for a made-up
+/// pipeline costs a read, and a flood of them must not eat the controllers' budget.
+async fn spawn_webhook(
+    hook: webhook::WebhookConfig,
+    config: &Config,
+    metrics: Arc<Metrics>,
+    shutdown: Shutdown,
+) -> Result<(), Error> {
+    let client = client::build(metrics.clone(), webhook::API_QPS, webhook::API_BURST)
+        .await
+        .map_err(Error::Client)?;
+    let kube = Arc::new(webhook::KubeHooks::new(client, config.namespace.clone()));
+    let confirmer: Option<Arc<dyn webhook::Confirmer>> = if hook.confirm_subscriptions {
+        Some(Arc::new(
+            webhook::SnsConfirmer::new().map_err(Error::Webhook)?,
+        ))
+    } else {
+        None
+    };
+    let hooks = webhook::Hooks {
+        keys: kube.clone(),
+        starter: kube,
+        confirmer,
+    };
+    tokio::spawn(async move {
+        let addr = hook.addr;
+        if let Err(e) = webhook::serve(hook, hooks, metrics, shutdown).await {
+            tracing::error!(error = %e, %addr, "the webhook server stopped");
+        }
+    });
+    Ok(())
 }
 
 /// How long the controllers get, after the stop signal, to finish running reconciles and

@@ -42,11 +42,26 @@ pub struct KindLabel {
     pub outcome: &'static str,
 }
 
-/// `started_by` label: `manual`, `schedule`, `bucket`, `backfill`, `api`.
+/// `started_by` label: `manual`, `schedule`, `bucket`, `webhook`, `backfill`, `api`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StartedByLabel {
     /// How the run was started.
     pub started_by: &'static str,
+}
+
+/// `cause` label of webhook rejections: `too_large`, `rate_limited`, `not_found`,
+/// `unavailable`, `missing_auth`, `bad_auth`, `malformed`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CauseLabel {
+    /// Why the request was refused.
+    pub cause: &'static str,
+}
+
+/// `outcome` label of webhook events: `started`, `duplicate`, `ignored`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    /// What became of the event.
+    pub outcome: &'static str,
 }
 
 /// `verb` label of API requests.
@@ -85,6 +100,10 @@ pub struct Metrics {
     pub leader: Gauge,
     /// Triggers: objects found, runs created, lag, polls.
     pub triggers: crate::trigger_metrics::TriggerMetrics,
+    /// Webhook requests refused, by cause.
+    pub webhook_rejections: Family<CauseLabel, Counter>,
+    /// Object events the webhook received, by what became of them.
+    pub webhook_events: Family<OutcomeLabel, Counter>,
     /// The runs cache `weir_runs{phase}` counts from, once the run controller has one.
     runs: RunsSlot,
 }
@@ -163,6 +182,18 @@ impl Metrics {
             leader.clone(),
         );
         let triggers = crate::trigger_metrics::TriggerMetrics::register(&mut registry);
+        let webhook_rejections = Family::default();
+        let webhook_events = Family::default();
+        registry.register(
+            "webhook_rejections",
+            "Webhook requests refused, by cause",
+            webhook_rejections.clone(),
+        );
+        registry.register(
+            "webhook_events",
+            "Object events received by the webhook, by outcome (started, duplicate, ignored)",
+            webhook_events.clone(),
+        );
         let runs = RunsSlot::default();
         registry.register_collector(Box::new(RunPhases(runs.clone())));
         Self {
@@ -179,7 +210,25 @@ impl Metrics {
             last_throttled: LastThrottled::default(),
             leader,
             triggers,
+            webhook_rejections,
+            webhook_events,
             runs,
+        }
+    }
+
+    /// A webhook request was refused for `cause`.
+    pub(crate) fn webhook_rejected(&self, cause: &'static str) {
+        self.webhook_rejections
+            .get_or_create(&CauseLabel { cause })
+            .inc();
+    }
+
+    /// `n` webhook events had `outcome`.
+    pub(crate) fn webhook_events(&self, outcome: &'static str, n: usize) {
+        if n > 0 {
+            self.webhook_events
+                .get_or_create(&OutcomeLabel { outcome })
+                .inc_by(n as u64);
         }
     }
 
@@ -209,6 +258,7 @@ impl Metrics {
                 Some("manual") => "manual",
                 Some("schedule") => "schedule",
                 Some("bucket") => "bucket",
+                Some("webhook") => "webhook",
                 Some("backfill") => "backfill",
                 _ => "api",
             };

@@ -301,6 +301,12 @@ fn trigger_problems(spec: &PipelineSpec, root: &str) -> Vec<Problem> {
             ));
         }
     }
+    if t.webhook.is_some() && t.buckets.is_empty() {
+        out.push(problem(
+            format!("{root}.triggers.webhook"),
+            "the webhook starts runs only for objects a bucket trigger covers, and there is none: add one to triggers.buckets",
+        ));
+    }
     out
 }
 
@@ -393,5 +399,40 @@ fn problem(path: impl Into<String>, message: impl Into<String>) -> Problem {
     Problem {
         path: path.into(),
         message: message.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weir_api::v1alpha1::{BucketTrigger, SecretKeyRef, WebhookTrigger};
+
+    #[test]
+    fn a_webhook_needs_a_bucket_trigger_to_route_objects_to() {
+        let mut spec = PipelineSpec::default();
+        spec.params.push(weir_api::v1alpha1::ParamSpec {
+            name: "uri".into(),
+            ..Default::default()
+        });
+        spec.triggers.webhook = Some(WebhookTrigger {
+            secret_key_ref: SecretKeyRef {
+                name: "hook".into(),
+                key: "secret".into(),
+            },
+            ..Default::default()
+        });
+        let paths = |spec: &PipelineSpec| -> Vec<String> {
+            trigger_problems(spec, "spec")
+                .into_iter()
+                .map(|p| p.path)
+                .collect()
+        };
+        assert_eq!(paths(&spec), ["spec.triggers.webhook"]);
+        spec.triggers.buckets.push(BucketTrigger {
+            name: "landing".into(),
+            uri: "s3://landing/in/".into(),
+            ..Default::default()
+        });
+        assert!(paths(&spec).is_empty(), "{:?}", paths(&spec));
     }
 }

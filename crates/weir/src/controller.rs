@@ -22,6 +22,21 @@ pub struct ControllerArgs {
     /// Serve /metrics, /healthz and /readyz here (e.g. 0.0.0.0:8080 in a pod).
     #[arg(long, env = "WEIR_METRICS_ADDR")]
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Serve the object-notification webhook, POST /hooks/{namespace}/{pipeline}, here
+    /// (e.g. 0.0.0.0:8090 in a pod); off when unset. Only pipelines with
+    /// spec.triggers.webhook have a hook.
+    #[arg(long, env = "WEIR_WEBHOOK_ADDR")]
+    pub webhook_addr: Option<std::net::SocketAddr>,
+    /// Webhook requests a second each pipeline accepts on average; more get 429.
+    #[arg(long, default_value_t = 10.0, env = "WEIR_WEBHOOK_RATE")]
+    pub webhook_rate: f64,
+    /// Webhook requests a pipeline accepts in a burst above --webhook-rate.
+    #[arg(long, default_value_t = 100, env = "WEIR_WEBHOOK_BURST")]
+    pub webhook_burst: u32,
+    /// Confirm SNS subscriptions by fetching their SubscribeURL (an outbound HTTPS request
+    /// to sns.<region>.amazonaws.com). Off: the URL is logged for a human to open.
+    #[arg(long, env = "WEIR_WEBHOOK_CONFIRM_SUBSCRIPTIONS")]
+    pub webhook_confirm_subscriptions: bool,
     /// Requests a second to the API server (token bucket); 0 disables the limit.
     #[arg(long, default_value_t = 50.0, env = "WEIR_QPS")]
     pub qps: f64,
@@ -100,6 +115,14 @@ pub async fn controller(args: ControllerArgs) -> ExitCode {
         qps: args.qps,
         burst: args.burst,
         metrics_addr: args.metrics_addr,
+        webhook: args
+            .webhook_addr
+            .map(|addr| weir_controller::webhook::WebhookConfig {
+                rate: args.webhook_rate,
+                burst: args.webhook_burst,
+                confirm_subscriptions: args.webhook_confirm_subscriptions,
+                ..weir_controller::webhook::WebhookConfig::at(addr)
+            }),
         leader_election,
         normal_events: args.normal_events,
         status_batch: args.status_batch_period,

@@ -2,7 +2,8 @@
 //! then runs the weir controller outside the cluster with a token of the chart's
 //! ServiceAccount and carries pipelines to success with `weir run --wait` — proof that the
 //! chart's RBAC is enough — and asks the API server (SubjectAccessReviews) that the account
-//! can do nothing else of note: no Secrets, no Deployments or Pods, no other Lease.
+//! can do nothing else of note: no Secrets (but the one `rbac.secrets` names, by name), no
+//! Deployments or Pods, no other Lease.
 //!
 //! The controller's namespace enforces the "restricted" Pod Security Standard, so the
 //! install also proves the Deployment's security settings (kwok runs its pods; no image is
@@ -37,6 +38,9 @@ use weir_e2e::{TestNamespace, wait};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
+/// The Secret the namespace-scoped install lets the controller read (`rbac.secrets`).
+const WEBHOOK_SECRET: &str = "landing-hook";
+
 /// Runs with the controller's reach limited to one namespace: Roles only. Safe beside the
 /// other tests, whose controllers each watch their own namespace.
 #[tokio::test]
@@ -66,12 +70,18 @@ async fn scenario(scope: Scope) {
     let pl = TestNamespace::create("chart-pipelines").await;
     restrict_pod_security(&ctl).await;
 
-    let mut values = vec![format!(
-        "triggers.credentialsSecrets.{}={{bucket-keys}}",
-        pl.name()
-    )];
+    // A bucket trigger's credentialsSecret, readable by name in both scopes.
+    let mut values = vec![
+        format!("rbac.secrets[0].namespace={}", pl.name()),
+        "rbac.secrets[0].names[0]=bucket-keys".to_owned(),
+    ];
     match scope {
-        Scope::Namespace => values.push(format!("watchNamespace={}", pl.name())),
+        Scope::Namespace => values.extend([
+            format!("watchNamespace={}", pl.name()),
+            // The webhook: its create rule, and get on one named Secret only.
+            "webhook.enabled=true".into(),
+            format!("rbac.secrets[0].names[1]={WEBHOOK_SECRET}"),
+        ]),
         Scope::Cluster => values.push(format!(
             "pipelineEnv.namespaces={{{},{}}}",
             ctl.name(),
@@ -503,7 +513,7 @@ impl Account {
             (false, "update", "weir.dev/pipelines", pl),
             // Bucket triggers and schedules start runs.
             (true, "create", "weir.dev/pipelineruns", pl),
-            // The one credentials Secret listed in triggers.credentialsSecrets, by name only.
+            // The one credentials Secret listed in rbac.secrets, by name only.
             (true, "get", "/secrets:bucket-keys", pl),
             (false, "get", "/secrets:other-keys", pl),
             (false, "list", "/secrets", pl),
@@ -540,6 +550,11 @@ impl Account {
         ];
         match scope {
             Scope::Namespace => want.extend([
+                // webhook.enabled and rbac.secrets: its Secret read by name too.
+                (true, "get", "/secrets:landing-hook", pl),
+                (false, "get", "/secrets:another-secret", pl),
+                (false, "watch", "/secrets:landing-hook", pl),
+                (false, "get", "/secrets:landing-hook", ctl),
                 (false, "list", "weir.dev/pipelineruns", ""),
                 (false, "list", "weir.dev/pipelineruns", ctl),
                 (false, "create", "batch/jobs", "default"),
@@ -681,13 +696,19 @@ impl ChartController {
             .clone()
             .unwrap_or_default()
             .into_iter()
-            .map(|a| match a.strip_prefix("--metrics-addr=") {
-                Some(_) => {
-                    let addr = format!("127.0.0.1:{port}");
-                    metrics = Some(addr.clone());
-                    format!("--metrics-addr={addr}")
+            .map(|a| {
+                if a.starts_with("--webhook-addr=") {
+                    // Loopback only, like the metrics address.
+                    return format!("--webhook-addr=127.0.0.1:{}", weir_e2e::weir::free_port());
                 }
-                None => a,
+                match a.strip_prefix("--metrics-addr=") {
+                    Some(_) => {
+                        let addr = format!("127.0.0.1:{port}");
+                        metrics = Some(addr.clone());
+                        format!("--metrics-addr={addr}")
+                    }
+                    None => a,
+                }
             })
             .collect();
         let leader_election = args.iter().any(|a| a == "--leader-election");

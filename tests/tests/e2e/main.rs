@@ -18,3 +18,4 @@ mod operations;
 mod runs;
 mod triggers;
 mod validity;
+mod webhook;

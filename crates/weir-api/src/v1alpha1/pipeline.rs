@@ -421,6 +421,11 @@ pub struct Triggers {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
     pub buckets: Vec<BucketTrigger>,
+    /// Also start the bucket triggers' runs from object notifications POSTed to the
+    /// controller's webhook (`/hooks/{namespace}/{name}`) instead of waiting for a listing.
+    /// Off unless set: the Secret it names is the only one the webhook ever reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookTrigger>,
 }
 
 impl Triggers {
@@ -485,6 +490,55 @@ pub struct BucketTrigger {
     /// A Secret in the pipeline's namespace holding the store's credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_secret: Option<String>,
+}
+
+/// How senders of object notifications authenticate to the controller's webhook.
+///
+/// An event starts a run only when its object falls under one of the pipeline's bucket
+/// triggers (URI prefix and pattern); the run is the one that trigger's listing would have
+/// started, under the same name, so a notification and a listing never start two runs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookTrigger {
+    /// The Secret (in the pipeline's namespace) and key holding the shared secret. The
+    /// controller needs `get` on this Secret by name (the chart's `rbac.secrets`).
+    pub secret_key_ref: SecretKeyRef,
+    /// What a request must carry: `Signature` (default), the hex HMAC-SHA256 of the body
+    /// keyed with the secret in `X-Weir-Signature: sha256=<hex>`; or `Token`, the secret
+    /// itself as `Authorization: Bearer`, as the password of `Authorization: Basic` (SNS
+    /// subscription URLs) or as the `token` query parameter (Pub/Sub push endpoints).
+    #[serde(default, skip_serializing_if = "WebhookAuth::is_default")]
+    pub auth: WebhookAuth,
+}
+
+/// A key of a Secret in the object's namespace.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeyRef {
+    /// The Secret's name.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// The key within the Secret's data.
+    #[schemars(length(min = 1, max = 253))]
+    pub key: String,
+}
+
+/// How a webhook request proves it knows the secret.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum WebhookAuth {
+    /// HMAC-SHA256 of the raw body in `X-Weir-Signature: sha256=<hex>`; the secret never
+    /// travels with the request.
+    #[default]
+    Signature,
+    /// The secret itself, as a bearer token, a Basic password or a `token` query parameter,
+    /// for senders that cannot sign (SNS, Pub/Sub push, MinIO's `auth_token`).
+    Token,
+}
+
+impl WebhookAuth {
+    fn is_default(&self) -> bool {
+        *self == Self::Signature
+    }
 }
 
 /// What the controller last observed about a pipeline.
