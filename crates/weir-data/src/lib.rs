@@ -8,7 +8,11 @@
 pub mod error;
 pub mod fingerprint;
 pub mod footer;
-pub mod glob;
+pub mod glob {
+    //! The `--glob` patterns: weir-glob's, shared with bucket triggers; matched with
+    //! [`Glob::matches`] (anchored at the prefix).
+    pub use weir_glob::Glob;
+}
 pub mod output;
 pub mod schema_groups;
 #[cfg(feature = "testdata")]
