@@ -21,3 +21,6 @@ pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const STARTED_BY: &str = "weir.dev/started-by";
 /// Annotation on a PipelineRun started by a schedule: the scheduled time (RFC 3339).
 pub const SCHEDULED_AT: &str = "weir.dev/scheduled-at";
+/// Annotation on a PipelineRun started by a schedule or a backfill: the start of its data
+/// interval, the scheduled time before [`SCHEDULED_AT`] (RFC 3339).
+pub const INTERVAL_START: &str = "weir.dev/interval-start";
