@@ -85,14 +85,12 @@ async fn backfill(
     (out.status.success(), stdout, stderr)
 }
 
+/// The most runs unfinished at once, and every run seen finished.
+type Seen = Arc<Mutex<(usize, BTreeSet<String>)>>;
+
 /// Watches the namespace's runs in the API server's order and records the most that were
 /// unfinished at once, and every run that finished.
-fn record_active(
-    ns: &TestNamespace,
-) -> (
-    Arc<Mutex<(usize, BTreeSet<String>)>>,
-    tokio::task::JoinHandle<()>,
-) {
+fn record_active(ns: &TestNamespace) -> (Seen, tokio::task::JoinHandle<()>) {
     let state = Arc::new(Mutex::new((0usize, BTreeSet::new())));
     let api = ns.api::<PipelineRun>();
     let shared = state.clone();
