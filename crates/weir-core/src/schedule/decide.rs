@@ -63,6 +63,34 @@ pub struct ScheduleDecision {
     pub next_check: Option<Timestamp>,
 }
 
+impl ScheduleDecision {
+    /// The message of the Warning Event for the skipped times, if any were skipped:
+    /// `skipped 3 scheduled runs (2026-11-02T03:00:00Z … 2026-11-04T03:00:00Z): CatchupLimit`.
+    pub fn skipped_message(&self) -> Option<String> {
+        let (first, last) = (self.skipped.first()?, self.skipped.last()?);
+        let more = if self.skipped_count >= MAX_COUNTED_SKIPS {
+            "at least "
+        } else {
+            ""
+        };
+        let mut reasons: Vec<&str> = self.skipped.iter().map(|s| s.reason.as_str()).collect();
+        reasons.sort_unstable();
+        reasons.dedup();
+        let earliest = if self.skipped_count > self.skipped.len() {
+            "…"
+        } else {
+            ""
+        };
+        Some(format!(
+            "skipped {more}{} scheduled runs ({earliest}{} … {}): {}",
+            self.skipped_count,
+            first.time,
+            last.time,
+            reasons.join(", ")
+        ))
+    }
+}
+
 impl Schedule {
     /// Decides what is due at `now`. `last` is `status.lastScheduleTime`, `created` the
     /// Pipeline's creation time: nothing scheduled at or before either is due.

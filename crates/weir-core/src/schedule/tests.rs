@@ -187,6 +187,12 @@ fn after_downtime_the_newest_starts_and_catchup_limit_bounds_the_missed() {
     );
     assert_eq!(d.last_schedule_time, Some(ts("2026-11-05T03:00:00Z")));
     assert_eq!(d.next_check, Some(ts("2026-11-06T03:00:00Z")));
+    assert_eq!(
+        d.skipped_message().as_deref(),
+        Some(
+            "skipped 3 scheduled runs (2026-11-02T03:00:00Z … 2026-11-04T03:00:00Z): CatchupLimit"
+        )
+    );
 
     let d = daily(Some(2), None).due(Some(ts(DAY1)), ts(CREATED), now);
     assert_eq!(
