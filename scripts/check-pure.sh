@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-pure=(weir-api weir-dag weir-render weir-core)
+pure=(weir-api weir-dag weir-render weir-core weir-glob)
 forbidden='^(kube-client|kube-runtime|tokio|hyper|reqwest|tower|rustls|futures-executor) '
 failed=0
 for crate in "${pure[@]}"; do

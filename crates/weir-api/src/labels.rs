@@ -36,3 +36,6 @@ pub const OBJECT_ETAG: &str = "weir.dev/object-etag";
 pub const OBJECT_GENERATION: &str = "weir.dev/object-generation";
 /// See [`OBJECT_URI`].
 pub const OBJECT_TIME: &str = "weir.dev/object-time";
+/// Annotation on a PipelineRun started by a schedule or a backfill: the start of its data
+/// interval, the scheduled time before [`SCHEDULED_AT`] (RFC 3339).
+pub const INTERVAL_START: &str = "weir.dev/interval-start";

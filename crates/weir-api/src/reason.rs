@@ -212,6 +212,8 @@ known_reasons! {
         TriggerFailed,
         /// More objects arrived within a bucket trigger's window than its state keeps.
         TriggerTruncated,
+        /// Scheduled times were skipped (catch-up limit, starting deadline).
+        ScheduleSkipped,
     }
 }
 

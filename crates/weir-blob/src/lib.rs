@@ -28,7 +28,6 @@ pub mod conformance;
 mod error;
 mod file;
 mod gcs;
-pub mod glob;
 mod parts;
 mod s3;
 mod uri;

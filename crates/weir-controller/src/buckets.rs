@@ -15,11 +15,10 @@ use kube::ResourceExt;
 use kube::api::{Api, PostParams};
 use weir_api::reason::EventReason;
 use weir_api::v1alpha1::{BucketTrigger, BucketTriggerStatus, Pipeline, PipelineRun};
-use weir_blob::glob::Glob;
 use weir_blob::{BlobUri, Options, Store};
 use weir_core::bucket::{self, Listed};
 use weir_core::pipeline::PipelinePlan;
-use weir_core::{Event, duration::parse_duration};
+use weir_core::Event;
 
 use crate::error::Error;
 use crate::trigger_metrics::TriggerMetrics;
@@ -100,11 +99,7 @@ pub(crate) async fn poll(
     let next = &mut polled.next;
     for trigger in triggers {
         let prev = old.iter().find(|s| s.name == trigger.name);
-        let interval = trigger
-            .poll_interval
-            .as_deref()
-            .and_then(|d| parse_duration(d).ok())
-            .unwrap_or(DEFAULT_POLL);
+        let interval = weir_core::triggers::poll_interval(trigger).unwrap_or(DEFAULT_POLL);
         let key = (uid.clone(), trigger.name.clone());
         let since = cx.buckets.last_poll(&key);
         if let Some(wait) = since.and_then(|t| interval.checked_sub(t.elapsed())) {
@@ -127,7 +122,8 @@ pub(crate) async fn poll(
     Ok(polled)
 }
 
-fn valid(plan: &PipelinePlan) -> bool {
+/// Whether the planned status says the spec is valid (triggers act only then).
+pub(crate) fn valid(plan: &PipelinePlan) -> bool {
     plan.status
         .conditions
         .iter()
@@ -231,10 +227,7 @@ fn placeholder(trigger: &BucketTrigger, message: String) -> BucketTriggerStatus 
 /// naming the URI (no credential ever appears in it: weir-blob's errors carry none).
 async fn list(cx: &PollCtx<'_>, ns: &str, trigger: &BucketTrigger) -> Result<Vec<Listed>, String> {
     let uri = BlobUri::parse(&trigger.uri).map_err(|e| e.to_string())?;
-    let glob = match trigger.pattern.as_deref() {
-        Some(p) => Some(Glob::any_depth(p).map_err(|e| format!("pattern: {e}"))?),
-        None => None,
-    };
+    let glob = weir_core::triggers::bucket_pattern(trigger).map_err(|e| format!("pattern: {e}"))?;
     let secret = match &trigger.credentials_secret {
         Some(name) => Some(cx.buckets.secret(cx.client, ns, name).await?),
         None => None,
@@ -250,7 +243,7 @@ async fn list(cx: &PollCtx<'_>, ns: &str, trigger: &BucketTrigger) -> Result<Vec
         .into_iter()
         .filter(|o| {
             let below = o.key.strip_prefix(&prefix).unwrap_or(&o.key);
-            glob.as_ref().is_none_or(|g| g.matches(below))
+            glob.as_ref().is_none_or(|g| g.matches_at_any_depth(below))
         })
         .map(|o| Listed {
             content: content_id(&o),

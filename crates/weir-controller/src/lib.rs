@@ -22,6 +22,7 @@ pub mod metrics;
 mod observe;
 mod pipelines;
 mod runs;
+mod schedules;
 mod status;
 pub mod trigger_metrics;
 mod watch;

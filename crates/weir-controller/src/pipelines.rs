@@ -18,6 +18,7 @@ use weir_core::check::{CheckInputs, shared_renderer};
 use weir_core::pipeline::{PipelinePlan, RunSummary, needs_check, plan_pipeline_with};
 
 use crate::buckets::{self, Buckets, PollCtx};
+use crate::schedules;
 use crate::context::{self, Ctx, Env, instrumented};
 use crate::error::{Error, is_not_found};
 use crate::health::Synced;
@@ -131,10 +132,11 @@ async fn reconcile_pipeline(
         buckets: &st.buckets,
     };
     let polled = buckets::poll(&poll, &pipeline, &ns, &mut plan).await?;
+    let next_schedule = schedules::fire(&poll, &pipeline, &ns, &mut plan).await?;
     let deferred = write_status(&ctx, &pipeline, &plan).await?;
     st.buckets.mark(&polled);
     delete_runs(&ctx, &pipeline, &ns, &plan).await?;
-    let requeue = [plan.requeue_after, deferred, polled.next]
+    let requeue = [plan.requeue_after, deferred, polled.next, next_schedule]
         .into_iter()
         .flatten()
         .min();

@@ -7,7 +7,7 @@
 //! Templates kept in ConfigMaps are checked only when their texts are given: a step whose
 //! ConfigMap is not among [`CheckInputs::config_templates`] is left unchecked, with a note.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use jiff::Timestamp;
@@ -18,6 +18,7 @@ use weir_render::Renderer;
 
 use crate::render::{RenderFailure, Renderable, RunRef};
 use crate::standalone::{ItemsError, StandaloneInput, StepError, render_standalone, render_step};
+use crate::triggers::trigger_problems;
 use crate::validate::{Problem, validate_pipeline};
 
 /// The uid a rendered child's ownerReference points at when there is no run (a check, or
@@ -123,8 +124,8 @@ pub fn check_pipeline(
     out
 }
 
-/// The spec's problems short of rendering: [`validate_pipeline`], and triggers against the
-/// parameters. `root` prefixes the paths (`spec`, or `spec.pipeline` for an inline run).
+/// The spec's problems short of rendering: [`validate_pipeline`], and the triggers
+/// ([`trigger_problems`]: cron, time zone, bucket URIs and patterns, parameters). `root` prefixes the paths (`spec`, or `spec.pipeline` for an inline run).
 pub fn spec_problems(spec: &PipelineSpec, root: &str) -> Vec<Problem> {
     let mut out = validate_pipeline(spec, root);
     out.extend(trigger_problems(spec, root));
@@ -245,68 +246,6 @@ pub fn check_standalone(input: &StandaloneInput<'_>, inputs: &CheckInputs<'_>) -
             failure,
         }),
     });
-    out
-}
-
-/// Triggers start runs with parameters: those must exist, and required ones must be set.
-fn trigger_problems(spec: &PipelineSpec, root: &str) -> Vec<Problem> {
-    let mut out = Vec::new();
-    let declared: BTreeSet<&str> = spec.params.iter().map(|p| p.name.as_str()).collect();
-    let required: Vec<&str> = spec
-        .params
-        .iter()
-        .filter(|p| p.required && p.default.is_none())
-        .map(|p| p.name.as_str())
-        .collect();
-    let t = &spec.triggers;
-    if let Some(s) = &t.schedule {
-        let fields = s.cron.split_whitespace().count();
-        if fields != 5 {
-            out.push(problem(
-                format!("{root}.triggers.schedule.cron"),
-                format!("{:?} has {fields} fields; a cron expression has 5 (minute hour day month weekday)", s.cron),
-            ));
-        }
-        for key in s.params.keys().filter(|k| !declared.contains(k.as_str())) {
-            out.push(problem(
-                format!("{root}.triggers.schedule.params.{key}"),
-                format!("`{key}` is not a parameter of this pipeline"),
-            ));
-        }
-        for name in required.iter().filter(|n| !s.params.contains_key(**n)) {
-            out.push(problem(
-                format!("{root}.triggers.schedule"),
-                format!("scheduled runs would be refused: required parameter `{name}` has no default and the schedule does not set it"),
-            ));
-        }
-    }
-    for (i, b) in t.buckets.iter().enumerate() {
-        let param = b.param.as_deref().unwrap_or("uri");
-        if !declared.contains(param) {
-            let path = match b.param {
-                Some(_) => format!("{root}.triggers.buckets[{i}].param"),
-                None => format!("{root}.triggers.buckets[{i}]"),
-            };
-            out.push(problem(
-                path,
-                format!("the trigger passes the new object's URI as parameter `{param}`, which the pipeline does not declare"),
-            ));
-        }
-        for name in required.iter().filter(|n| **n != param) {
-            out.push(problem(
-                format!("{root}.triggers.buckets[{i}]"),
-                format!(
-                    "runs it starts would be refused: required parameter `{name}` has no default"
-                ),
-            ));
-        }
-    }
-    if t.webhook.is_some() && t.buckets.is_empty() {
-        out.push(problem(
-            format!("{root}.triggers.webhook"),
-            "the webhook starts runs only for objects a bucket trigger covers, and there is none: add one to triggers.buckets",
-        ));
-    }
     out
 }
 

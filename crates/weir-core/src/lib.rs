@@ -16,9 +16,11 @@ pub mod observe;
 pub mod pipeline;
 mod plan;
 pub mod render;
+pub mod schedule;
 pub mod standalone;
 pub mod state;
 mod steps;
+pub mod triggers;
 pub mod validate;
 
 pub use observe::{ChildKind, ChildRef, Event, Manifest, Observed, ObservedChild, Plan, Sibling};

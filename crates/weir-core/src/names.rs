@@ -1,4 +1,5 @@
-//! Deterministic child names: `{run}-{step}[-{index}]-{attempt}`.
+//! Deterministic names: children `{run}-{step}[-{index}]-{attempt}`, scheduled runs
+//! `{pipeline}-{yyyymmddhhmm}` ([`crate::schedule::run_name`]).
 //!
 //! The name is a function of the run, the step, the item and the attempt only, so a
 //! controller that restarts after any crash computes the same name again and server-side
@@ -18,15 +19,22 @@ pub fn child_name(run: &str, step: &str, index: Option<u32>, attempt: u32) -> St
         Some(i) => format!("{step}-{i}-{attempt}"),
         None => format!("{step}-{attempt}"),
     };
-    let full = format!("{run}-{suffix}");
+    fit_name(run, &suffix)
+}
+
+/// `{head}-{suffix}`, or when that is longer than [`MAX_NAME`], the suffix kept whole with
+/// `head` shortened and a hash of the full name added, so two long heads never collide
+/// (`{head-prefix}-{hash}-{suffix}`). Deterministic and DNS-safe for DNS-safe inputs.
+pub fn fit_name(head: &str, suffix: &str) -> String {
+    let full = format!("{head}-{suffix}");
     if full.len() <= MAX_NAME {
         return full;
     }
     let hash = format!("{:08x}", fnv1a(full.as_bytes()) as u32);
-    // run prefix + "-" + hash + "-" + suffix must fit.
+    // head prefix + "-" + hash + "-" + suffix must fit.
     let room = MAX_NAME.saturating_sub(suffix.len() + hash.len() + 2);
-    let prefix: String = run.chars().take(room).collect();
-    let prefix = prefix.trim_end_matches('-');
+    let prefix: String = head.chars().take(room).collect();
+    let prefix = prefix.trim_end_matches(['-', '.']);
     if prefix.is_empty() {
         // The suffix alone is too long (a 40-character step with a huge index): keep the
         // hash and as much of the suffix as fits, still deterministic and DNS-safe.

@@ -309,7 +309,7 @@ pub(crate) fn render_stamped(
 }
 
 /// Label values are at most 63 characters; run and pipeline names can be longer (253).
-fn label_value(v: &str) -> String {
+pub(crate) fn label_value(v: &str) -> String {
     v.chars()
         .take(63)
         .collect::<String>()

@@ -8,11 +8,14 @@
 pub mod error;
 pub mod fingerprint;
 pub mod footer;
+pub mod glob {
+    //! The `--glob` patterns: weir-glob's, shared with bucket triggers; matched with
+    //! [`Glob::matches`] (anchored at the prefix).
+    pub use weir_glob::Glob;
+}
 pub mod output;
 pub mod schema_groups;
 #[cfg(feature = "testdata")]
 pub mod testdata;
 
 pub use error::{Error, Result};
-/// Glob patterns over keys; they live in weir-blob, shared with the bucket triggers.
-pub use weir_blob::glob;

@@ -41,6 +41,8 @@ pub enum Command {
     Retry(crate::retry::RetryArgs),
     /// Cancel a run: its children are deleted.
     Cancel(crate::cancel::CancelArgs),
+    /// Start one run per interval of a Pipeline's schedule in a past range (idempotent).
+    Backfill(crate::backfill::BackfillArgs),
 }
 
 /// Parses the command line and runs the verb it names: all of `weir`'s `main`.
@@ -56,5 +58,6 @@ pub fn main() -> ExitCode {
         Command::Describe(args) => block_on(crate::describe::describe(args)),
         Command::Retry(args) => block_on(crate::retry::retry(args)),
         Command::Cancel(args) => block_on(crate::cancel::cancel(args)),
+        Command::Backfill(args) => block_on(crate::backfill::backfill(args)),
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use clap::Args;
 use kube::Client;
 use kube::api::Api;
-use weir_api::v1alpha1::PipelineRun;
+use weir_api::v1alpha1::{Pipeline, PipelineRun};
 
 /// Namespace selection shared by every cluster command.
 #[derive(Debug, Args)]
@@ -18,12 +18,25 @@ pub struct Ns {
 
 /// The runs of the namespace selected, through a client built as kubectl builds one.
 pub(crate) async fn runs_api(ns: &Ns) -> Result<Api<PipelineRun>, String> {
+    Ok(pipelines_and_runs(ns).await?.1)
+}
+
+/// The Pipelines and the runs of the namespace selected, through one client.
+pub(crate) async fn pipelines_and_runs(
+    ns: &Ns,
+) -> Result<(Api<Pipeline>, Api<PipelineRun>), String> {
     let client = Client::try_default()
         .await
         .map_err(|e| format!("cannot connect to the cluster: {e}"))?;
     Ok(match &ns.namespace {
-        Some(n) => Api::namespaced(client, n),
-        None => Api::default_namespaced(client),
+        Some(n) => (
+            Api::namespaced(client.clone(), n),
+            Api::namespaced(client, n),
+        ),
+        None => (
+            Api::default_namespaced(client.clone()),
+            Api::default_namespaced(client),
+        ),
     })
 }
 

@@ -1,5 +1,5 @@
 //! `weir_cli`: the `weir` binary as a library, one module per verb (`run`, `get`,
-//! `describe`, `retry`, `cancel`, `render`, `check`, `crd`, `controller`), output formatting
+//! `describe`, `retry`, `cancel`, `backfill`, `render`, `check`, `crd`, `controller`), output formatting
 //! in [`output`], one error type in [`error`]; `main.rs` only calls [`cli::main`]. The fuzz
 //! target (`fuzz/`) and the tests call the very functions the binary runs.
 //!
@@ -13,6 +13,8 @@ pub mod error;
 pub mod output;
 pub mod render;
 
+#[cfg(feature = "cluster")]
+pub mod backfill;
 #[cfg(feature = "cluster")]
 pub mod cancel;
 #[cfg(feature = "cluster")]

@@ -4,6 +4,7 @@
 // A panic is how a test fails; the workspace's unwrap/expect lints are for library code.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backfill;
 mod blob;
 mod chaos;
 mod chart;

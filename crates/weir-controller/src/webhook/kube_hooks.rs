@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
 use kube::{Client, ResourceExt};
 use weir_api::v1alpha1::{BucketTrigger, Pipeline, PipelineRun};
-use weir_blob::glob::Glob;
+use weir_glob::Glob;
 use weir_core::bucket::{self, Listed};
 
 use super::{HookKey, Keys, ObjectEvent, StartError, StartOutcome, Starter};
@@ -142,7 +142,9 @@ pub(crate) fn route<'a>(
         match (under, &t.pattern) {
             (None, _) => false,
             (Some(_), None) => true,
-            (Some(rel), Some(pattern)) => Glob::any_depth(pattern).is_ok_and(|g| g.matches(rel)),
+            (Some(rel), Some(pattern)) => {
+                Glob::new(pattern).is_ok_and(|g| g.matches_at_any_depth(rel))
+            }
         }
     })
 }

@@ -76,6 +76,56 @@ const CASES: &[(&str, &str, bool)] = &[
         false,
     ),
     (
+        "a cron minute out of range",
+        "  triggers: {schedule: {cron: '61 * * * *'}}\n  steps:\n  - name: a\n    job: {image: busybox}\n",
+        false,
+    ),
+    (
+        "an unknown time zone",
+        "  triggers: {schedule: {cron: '0 3 * * *', timeZone: Europe/Berln}}\n  steps:\n  - name: a\n    job: {image: busybox}\n",
+        false,
+    ),
+    (
+        "a schedule parameter rendering an undefined name",
+        "  params: [{name: day}]\n  triggers: {schedule: {cron: '@daily', params: {day: '{{ schedule.dat }}'}}}\n  steps:\n  - name: a\n    job: {image: busybox}\n",
+        false,
+    ),
+    (
+        "a schedule setting an undeclared parameter",
+        "  triggers: {schedule: {cron: '@daily', params: {day: x}}}\n  steps:\n  - name: a\n    job: {image: busybox}\n",
+        false,
+    ),
+    (
+        "a good schedule",
+        "  params: [{name: day}]\n  triggers: {schedule: {cron: '0 3 * * MON-FRI', timeZone: Europe/Berlin, catchupLimit: 2, params: {day: '{{ schedule.intervalStart[:10] }}'}}}\n  steps:\n  - name: a\n    job: {image: busybox, args: ['{{ params.day }}']}\n",
+        true,
+    ),
+    (
+        "a bucket glob with a character class",
+        "  params: [{name: uri}]\n  triggers: {buckets: [{name: t, uri: 's3://landing/in/', pattern: '[ab].csv'}]}\n  steps:\n  - name: a\n    job: {image: busybox}\n",
+        false,
+    ),
+    (
+        "a bucket name too short",
+        "  params: [{name: uri}]\n  triggers: {buckets: [{name: t, uri: 's3://ab/in/'}]}\n  steps:\n  - name: a\n    job: {image: busybox}\n",
+        false,
+    ),
+    (
+        "a poll interval under a second",
+        "  params: [{name: uri}]\n  triggers: {buckets: [{name: t, uri: 's3://landing/in/', pollInterval: 500ms}]}\n  steps:\n  - name: a\n    job: {image: busybox}\n",
+        false,
+    ),
+    (
+        "a bucket trigger passing an undeclared parameter",
+        "  triggers: {buckets: [{name: t, uri: 's3://landing/in/', param: file}]}\n  steps:\n  - name: a\n    job: {image: busybox}\n",
+        false,
+    ),
+    (
+        "a good bucket trigger",
+        "  params: [{name: uri}]\n  triggers: {buckets: [{name: t, uri: 'gs://landing/in/', pattern: '*.parquet', pollInterval: 5s}]}\n  steps:\n  - name: a\n    job: {image: busybox, args: ['{{ params.uri }}']}\n",
+        true,
+    ),
+    (
         "a bad step timeout",
         "  steps:\n  - name: a\n    timeout: 5 minutes\n    job: {image: busybox}\n",
         false,

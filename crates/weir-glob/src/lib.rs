@@ -1,10 +1,19 @@
-//! Glob patterns over object keys, matched against the part of a key below the listed prefix.
+//! weir-glob: glob patterns over object keys, matched against the part of a key below a
+//! listed prefix. One meaning for `weir-data schema-groups --glob` and for the `pattern` of a
+//! Pipeline's bucket trigger, so a pattern that works in one works the same in the other.
 //!
 //! `*` matches any run of characters within one path segment (it does not cross `/`), `?` one
 //! character other than `/`, and `**` any run of characters across segments; `**/` also
 //! matches no directory at all, so `**/*.parquet` finds Parquet files at every depth and
-//! `*.parquet` only those directly under the prefix. Character classes and braces are refused
-//! rather than taken literally, so a pattern never silently matches less than it seems to.
+//! `*.parquet` only those directly under the prefix ([`Glob::matches`]). Character classes
+//! and braces are refused rather than taken literally, so a pattern never silently matches
+//! less than it seems to.
+//!
+//! Bucket triggers read a pattern the way `.gitignore` does ([`Glob::matches_at_any_depth`]):
+//! one without `/` matches the key's last segment at any depth, so `*.parquet` starts runs
+//! for `a.parquet` and `dt=1/a.parquet` alike; one with `/` is anchored at the prefix.
+//!
+//! This crate has no dependencies and does no I/O: weir-core checks trigger patterns with it.
 
 /// A checked glob pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,23 +40,23 @@ impl Glob {
         })
     }
 
-    /// A bucket trigger's pattern: one without `/` matches the last segment of a key at any
-    /// depth (`*.parquet` finds `a.parquet` and `dt=1/a.parquet`), like a `.gitignore` line;
-    /// one with `/` matches the whole key below the prefix, as [`Glob::new`] does.
-    pub fn any_depth(pattern: &str) -> Result<Self, String> {
-        match pattern.contains('/') {
-            true => Self::new(pattern),
-            false => {
-                Self::new(pattern)?;
-                Self::new(&format!("**/{pattern}"))
-            }
-        }
-    }
-
-    /// Whether `key` (relative to the prefix) matches.
+    /// Whether `key` (relative to the prefix) matches, anchored at the prefix: `*.parquet`
+    /// matches `a.parquet` but not `dt=1/a.parquet` (weir-data's `--glob`).
     pub fn matches(&self, key: &str) -> bool {
         let key: Vec<char> = key.chars().collect();
         matches(&self.pattern, &key)
+    }
+
+    /// Whether `key` (relative to the prefix) matches, as a bucket trigger reads its
+    /// `pattern`: a pattern without `/` is matched against the key's last segment, at any
+    /// depth (`*.parquet` matches `dt=1/a.parquet`); one with `/` is anchored, as
+    /// [`Glob::matches`].
+    pub fn matches_at_any_depth(&self, key: &str) -> bool {
+        if self.pattern.contains(&'/') {
+            return self.matches(key);
+        }
+        let name = key.rsplit('/').next().unwrap_or(key);
+        self.matches(name)
     }
 }
 
@@ -102,14 +111,16 @@ mod tests {
             ("*.parquet", "a.parquet", true),
             ("*.parquet", "dt=1/h=2/a.parquet", true),
             ("*.parquet", "dt=1/a.parquet.tmp", false),
-            ("dt=*/*.parquet", "dt=1/x/a.parquet", false),
-            ("_SUCCESS", "x/_SUCCESS", true),
+            ("*.parquet", "a.parquet/", false),
+            ("_SUCCESS", "dt=1/_SUCCESS", true),
+            ("dt=*/*.parquet", "dt=1/a.parquet", true),
+            ("dt=*/*.parquet", "x/dt=1/a.parquet", false),
+            ("**/*.csv", "a/b/c.csv", true),
         ];
         for (pattern, key, want) in table {
-            let glob = Glob::any_depth(pattern).unwrap();
-            assert_eq!(glob.matches(key), want, "{pattern} vs {key}");
+            let glob = Glob::new(pattern).unwrap();
+            assert_eq!(glob.matches_at_any_depth(key), want, "{pattern} vs {key}");
         }
-        assert!(Glob::any_depth("[a].csv").is_err());
     }
 
     #[test]
