@@ -14,7 +14,8 @@ E2E_THREADS ?= 4
 CLUSTER := tests/cluster
 
 .PHONY: help cluster-build cluster-up cluster-down cluster-status cluster-logs \
-	objstore-up objstore-down unit e2e test lint demo crds bench test-deps release-binary fuzz
+	objstore-up objstore-down unit e2e test lint demo crds bench bench-peers bench-transfer \
+	test-deps release-binary fuzz
 
 help: ## list the recipes
 	@echo "usage: make <recipe>"
@@ -49,6 +50,9 @@ unit: ## unit, property and golden tests of the workspace (no servers needed)
 e2e: test-deps ## end-to-end tests against the running cluster and object stores (make cluster-up objstore-up)
 	@$(CLUSTER)/cluster.sh status >/dev/null || { echo "e2e: the cluster is not up; run 'make cluster-up objstore-up' (or 'make test')" >&2; exit 1; }
 	cargo build -p weir -p weir-data
+	@# weir-data's tests against the object-store servers (ignored by `make unit`); the same
+	@# package selection as `unit`, so nothing is built twice.
+	cargo test --test data -- --ignored
 	cargo test -p weir-e2e -- --test-threads=$(E2E_THREADS)
 	@# Tests that disturb the whole cluster (API-server outage, a cluster-wide chart install) run alone.
 	cargo test -p weir-e2e -- --ignored --test-threads=1
@@ -73,7 +77,7 @@ lint: ## rustfmt check, clippy with warnings as errors, pure crates free of kube
 	scripts/check-tls.sh
 	charts/weir/check-crds.sh
 	charts/weir/lint.sh
-	@for f in $(CLUSTER)/*.sh charts/weir/*.sh scripts/*.sh bench/*.sh fuzz/run.sh .ci/run; do bash -n "$$f"; done
+	@for f in $(CLUSTER)/*.sh charts/weir/*.sh scripts/*.sh bench/*.sh bench/peers/*.sh fuzz/run.sh .ci/run; do bash -n "$$f"; done
 
 # Seconds per fuzz target; the build is cached in ~/.cache/weir/target-fuzz (see fuzz/run.sh).
 FUZZ_SECONDS ?= 30
@@ -95,6 +99,12 @@ crds: ## regenerate crds/ from the Rust types and copy them into the chart
 bench: ## the benchmarks behind BENCHMARKS.md (templates; the run engine on a fresh cluster)
 	bench/render.sh
 	bench/controller.sh
+
+bench-peers: ## build the benchmark peers (rclone) from their pinned Go modules, cached in ~/.cache/weir/peers (not part of make test)
+	bench/peers/build.sh rclone
+
+bench-transfer: bench-peers ## weir-data transfer against rclone copy, S3 → GCS on the loopback emulators (BENCHMARKS.md)
+	bench/transfer.sh
 
 demo: ## build, start the local cluster, install the CRDs, run the controller, run examples/hello.yaml to the end
 	@scripts/demo.sh

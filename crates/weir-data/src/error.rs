@@ -23,6 +23,15 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// The bytes of a copy do not match a checksum (the source's, or what the destination
+    /// stored); nothing partial or wrong was left at the destination.
+    #[error("checksum mismatch: {uri}: {detail}")]
+    ChecksumMismatch {
+        /// The object's URI.
+        uri: String,
+        /// Which checksums differ.
+        detail: String,
+    },
     /// A command-line value that cannot work.
     #[error("{0}")]
     Usage(String),
@@ -47,6 +56,7 @@ impl Error {
             Error::Blob(e) => e.category(),
             Error::NotParquet { .. } => "NotParquet",
             Error::UnsupportedParquet { .. } => "UnsupportedParquet",
+            Error::ChecksumMismatch { .. } => "ChecksumMismatch",
             Error::Usage(_) => "Usage",
             Error::ResultTooLarge(_) => "ResultTooLarge",
             Error::TerminationLog { .. } => "TerminationLog",

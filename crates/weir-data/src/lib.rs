@@ -1,6 +1,6 @@
 //! weir-data: the data-plane steps that run inside step pods, from their own image, so the
-//! controller never touches data. For now: `schema-groups` (Parquet files grouped by schema,
-//! from their footers alone).
+//! controller never touches data: `schema-groups` (Parquet files grouped by schema, from
+//! their footers alone) and `transfer` (a streaming, checked, resumable copy between stores).
 //!
 //! Objects are reached only through weir-blob (`s3://`, `gs://`, `file://`). This crate must
 //! not depend on kube or polars, and must never read a whole Parquet file to learn its schema.
@@ -17,5 +17,6 @@ pub mod output;
 pub mod schema_groups;
 #[cfg(feature = "testdata")]
 pub mod testdata;
+pub mod transfer;
 
 pub use error::{Error, Result};

@@ -9,6 +9,7 @@ use weir_blob::{BlobUri, GcsCredentials, GcsOptions, Options, S3Options};
 use weir_data::glob::Glob;
 use weir_data::output::{self, ManifestDir};
 use weir_data::schema_groups::{self, Config};
+use weir_data::transfer;
 use weir_data::{Error, Result};
 
 /// weir's data-plane steps, run inside step pods.
@@ -54,6 +55,9 @@ enum Command {
     /// Group the Parquet files under a prefix by schema, reading only their footers.
     #[command(after_help = SCHEMA_GROUPS_HELP)]
     SchemaGroups(SchemaGroupsArgs),
+    /// Copy an object or a prefix between stores, streaming, checked and resumable.
+    #[command(after_help = transfer::cli::HELP)]
+    Transfer(transfer::cli::TransferArgs),
 }
 
 const SCHEMA_GROUPS_HELP: &str = "\
@@ -114,6 +118,7 @@ async fn run(cli: Cli) -> Result<()> {
     let options = cli.stores.options();
     let result = match cli.command {
         Command::SchemaGroups(args) => schema_groups(args, &options).await?,
+        Command::Transfer(args) => transfer::cli::run(args, &options).await?,
     };
     println!("{result}");
     let (path, explicit) = match &cli.termination_log {

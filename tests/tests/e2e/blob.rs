@@ -90,10 +90,11 @@ async fn s3_subject(case: &str) -> Subject {
         store: open(&format!("s3://{bucket}/"), &options).await,
         root: format!("{case}/"),
         missing_bucket: Some(open(&format!("s3://{}-missing/", bucket), &options).await),
-        // moto: the ETag of a single-part object is its MD5; no CRC32C unless asked for.
+        // moto: the ETag of a single-part object is its MD5; weir-blob uploads every object
+        // with a whole-object CRC32C (FULL_OBJECT for multipart), which head reports.
         expect: Expect {
             md5: true,
-            crc32c: false,
+            crc32c: true,
         },
     }
 }

@@ -330,6 +330,7 @@ impl Store for GcsStore {
             key: key.to_owned(),
             buffer: PartBuffer::new(self.part_size),
             session: None,
+            crc32c: upload::crc32c_digest(),
         }))
     }
 

@@ -1,7 +1,14 @@
 //! Uploads: one media upload for a small object, a resumable session for a larger one.
+//!
+//! The final request carries the whole object's CRC32C (`X-Goog-Hash`), computed here as the
+//! bytes go by; GCS refuses to finish an upload whose bytes do not match it. (The emulator
+//! ignores the header; it and GCS report the CRC32C they computed either way.)
 
 use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
+use crc_fast::{CrcAlgorithm, Digest};
 use reqwest::Response;
 
 use super::GcsStore;
@@ -18,6 +25,19 @@ pub(super) struct GcsUpload {
     pub(super) buffer: PartBuffer,
     /// The resumable session's URL once started.
     pub(super) session: Option<String>,
+    /// CRC32C of every byte written so far.
+    pub(super) crc32c: Digest,
+}
+
+/// A running CRC32C, for [`GcsUpload::crc32c`].
+pub(super) fn crc32c_digest() -> Digest {
+    Digest::new(CrcAlgorithm::Crc32Iscsi)
+}
+
+/// The `X-Goog-Hash` value for a CRC32C (a CRC32 fits in 32 bits; the digest widens it).
+fn goog_hash(crc32c: &Digest) -> String {
+    let crc = crc32c.finalize() as u32;
+    format!("crc32c={}", BASE64.encode(crc.to_be_bytes()))
 }
 
 impl GcsUpload {
@@ -53,6 +73,8 @@ impl GcsUpload {
         offset: u64,
         total: Option<u64>,
     ) -> Result<Response> {
+        // The last chunk finishes the upload: GCS checks the whole object's hash then.
+        let hash = total.map(|_| goog_hash(&self.crc32c));
         let url = self.session().await?;
         let end = offset + chunk.len() as u64;
         let range = match (total, chunk.is_empty()) {
@@ -60,12 +82,15 @@ impl GcsUpload {
             (Some(total), false) => format!("bytes {offset}-{}/{total}", end - 1),
             (None, _) => format!("bytes {offset}-{}/*", end.saturating_sub(1)),
         };
-        let request = self
+        let mut request = self
             .store
             .http
             .put(url)
-            .header(reqwest::header::CONTENT_RANGE, range)
-            .body(chunk);
+            .header(reqwest::header::CONTENT_RANGE, range);
+        if let Some(hash) = hash {
+            request = request.header("x-goog-hash", hash);
+        }
+        let request = request.body(chunk);
         self.store
             .send_once(&self.key, request, &[308])
             .await
@@ -76,6 +101,7 @@ impl GcsUpload {
 #[async_trait]
 impl Upload for GcsUpload {
     async fn write(&mut self, data: Bytes) -> Result<()> {
+        self.crc32c.update(&data);
         self.buffer.push(&data);
         while let Some(part) = self.buffer.next_part() {
             let offset = self.buffer.sent() - part.len() as u64;
@@ -106,6 +132,7 @@ impl Upload for GcsUpload {
                 .post(store.upload_url())
                 .query(&[("uploadType", "media"), ("name", key.as_str())])
                 .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .header("x-goog-hash", goog_hash(&self.crc32c))
                 .body(rest);
             let response = store.send(&key, request, &[]).await;
             store.checked(&key, response).await?

@@ -306,6 +306,7 @@ impl Store for S3Store {
             buffer: PartBuffer::new(self.part_size),
             upload_id: None,
             parts: Vec::new(),
+            crc32c: upload::crc32c_digest(),
         }))
     }
 

@@ -1,9 +1,17 @@
 //! Uploads: one `PutObject` for a small object, a multipart upload for a larger one.
+//!
+//! Every upload carries a whole-object CRC32C that S3 checks before the object appears: the
+//! SDK computes it for a `PutObject`, and a multipart upload declares a `FULL_OBJECT` CRC32C
+//! whose value, computed here as the bytes go by, `CompleteMultipartUpload` must match. So
+//! `head` reports a CRC32C for every object weir wrote, comparable with GCS's.
 
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream as AwsByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumType, CompletedMultipartUpload, CompletedPart};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
+use crc_fast::{CrcAlgorithm, Digest};
 
 use super::{S3Store, crc, unquote};
 use crate::parts::PartBuffer;
@@ -17,6 +25,13 @@ pub(super) struct S3Upload {
     pub(super) buffer: PartBuffer,
     pub(super) upload_id: Option<String>,
     pub(super) parts: Vec<CompletedPart>,
+    /// CRC32C of every byte written so far.
+    pub(super) crc32c: Digest,
+}
+
+/// A running CRC32C, for [`S3Upload::crc32c`].
+pub(super) fn crc32c_digest() -> Digest {
+    Digest::new(CrcAlgorithm::Crc32Iscsi)
 }
 
 impl S3Upload {
@@ -30,6 +45,8 @@ impl S3Upload {
                     .create_multipart_upload()
                     .bucket(store.bucket())
                     .key(key)
+                    .checksum_algorithm(ChecksumAlgorithm::Crc32C)
+                    .checksum_type(ChecksumType::FullObject)
                     .send()
                     .await
                     .map_err(|e| store.error(key, e));
@@ -53,6 +70,7 @@ impl S3Upload {
             .key(key)
             .upload_id(upload_id)
             .part_number(number)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32C)
             .body(AwsByteStream::from(part))
             .send()
             .await
@@ -72,6 +90,7 @@ impl S3Upload {
 #[async_trait]
 impl Upload for S3Upload {
     async fn write(&mut self, data: Bytes) -> Result<()> {
+        self.crc32c.update(&data);
         self.buffer.push(&data);
         while let Some(part) = self.buffer.next_part() {
             self.send_part(part).await?;
@@ -89,6 +108,7 @@ impl Upload for S3Upload {
                 .put_object()
                 .bucket(store.bucket())
                 .key(&key)
+                .checksum_algorithm(ChecksumAlgorithm::Crc32C)
                 .body(AwsByteStream::from(rest))
                 .send()
                 .await
@@ -110,12 +130,16 @@ impl Upload for S3Upload {
         self.send_part(rest).await?;
         let upload_id = self.upload_id.take().unwrap_or_default();
         let parts = std::mem::take(&mut self.parts);
+        // A CRC32 fits in 32 bits; the digest gives it widened to 64.
+        let whole = (self.crc32c.finalize() as u32).to_be_bytes();
         let done = store
             .client
             .complete_multipart_upload()
             .bucket(store.bucket())
             .key(&key)
             .upload_id(&upload_id)
+            .checksum_crc32_c(BASE64.encode(whole))
+            .checksum_type(ChecksumType::FullObject)
             .multipart_upload(
                 CompletedMultipartUpload::builder()
                     .set_parts(Some(parts))

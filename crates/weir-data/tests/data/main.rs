@@ -7,3 +7,6 @@
 mod cli;
 mod files;
 mod schema_groups;
+mod servers;
+mod transfer;
+mod transfer_servers;
