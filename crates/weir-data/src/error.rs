@@ -23,6 +23,14 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A local file that is missing or unusable (`dbt-docs`'s target directory).
+    #[error("{path}: {reason}")]
+    LocalFile {
+        /// The file or directory as given.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A command-line value that cannot work.
     #[error("{0}")]
     Usage(String),
@@ -47,6 +55,7 @@ impl Error {
             Error::Blob(e) => e.category(),
             Error::NotParquet { .. } => "NotParquet",
             Error::UnsupportedParquet { .. } => "UnsupportedParquet",
+            Error::LocalFile { .. } => "LocalFile",
             Error::Usage(_) => "Usage",
             Error::ResultTooLarge(_) => "ResultTooLarge",
             Error::TerminationLog { .. } => "TerminationLog",
