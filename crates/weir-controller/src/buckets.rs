@@ -16,9 +16,9 @@ use kube::api::{Api, PostParams};
 use weir_api::reason::EventReason;
 use weir_api::v1alpha1::{BucketTrigger, BucketTriggerStatus, Pipeline, PipelineRun};
 use weir_blob::{BlobUri, Options, Store};
+use weir_core::Event;
 use weir_core::bucket::{self, Listed};
 use weir_core::pipeline::PipelinePlan;
-use weir_core::Event;
 
 use crate::error::Error;
 use crate::trigger_metrics::TriggerMetrics;

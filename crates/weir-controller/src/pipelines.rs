@@ -18,11 +18,11 @@ use weir_core::check::{CheckInputs, shared_renderer};
 use weir_core::pipeline::{PipelinePlan, RunSummary, needs_check, plan_pipeline_with};
 
 use crate::buckets::{self, Buckets, PollCtx};
-use crate::schedules;
 use crate::context::{self, Ctx, Env, instrumented};
 use crate::error::{Error, is_not_found};
 use crate::health::Synced;
 use crate::observe;
+use crate::schedules;
 use crate::status::{self, Batch};
 use crate::watch::{self, cache, scoped};
 

@@ -30,10 +30,13 @@ pub(crate) async fn fire(
         return Ok(None);
     };
     // An invalid schedule is reported by `Valid`; nothing fires until it is fixed.
-    let Ok(schedule) = Schedule::new(spec).map_err(|_| ()).and_then(|s| match valid(plan) {
-        true => Ok(s),
-        false => Err(()),
-    }) else {
+    let Ok(schedule) = Schedule::new(spec)
+        .map_err(|_| ())
+        .and_then(|s| match valid(plan) {
+            true => Ok(s),
+            false => Err(()),
+        })
+    else {
         return Ok(None);
     };
     let now = jiff::Timestamp::now();

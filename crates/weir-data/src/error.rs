@@ -32,6 +32,14 @@ pub enum Error {
         /// Which checksums differ.
         detail: String,
     },
+    /// A local file that is missing or unusable (`dbt-docs`'s target directory).
+    #[error("{path}: {reason}")]
+    LocalFile {
+        /// The file or directory as given.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A command-line value that cannot work.
     #[error("{0}")]
     Usage(String),
@@ -57,6 +65,7 @@ impl Error {
             Error::NotParquet { .. } => "NotParquet",
             Error::UnsupportedParquet { .. } => "UnsupportedParquet",
             Error::ChecksumMismatch { .. } => "ChecksumMismatch",
+            Error::LocalFile { .. } => "LocalFile",
             Error::Usage(_) => "Usage",
             Error::ResultTooLarge(_) => "ResultTooLarge",
             Error::TerminationLog { .. } => "TerminationLog",

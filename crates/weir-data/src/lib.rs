@@ -1,10 +1,12 @@
 //! weir-data: the data-plane steps that run inside step pods, from their own image, so the
 //! controller never touches data: `schema-groups` (Parquet files grouped by schema, from
-//! their footers alone) and `transfer` (a streaming, checked, resumable copy between stores).
+//! their footers alone), `transfer` (a streaming, checked, resumable copy between stores)
+//! and `dbt-docs` (dbt's docs site as one uploaded page).
 //!
 //! Objects are reached only through weir-blob (`s3://`, `gs://`, `file://`). This crate must
 //! not depend on kube or polars, and must never read a whole Parquet file to learn its schema.
 
+pub mod dbt_docs;
 pub mod error;
 pub mod fingerprint;
 pub mod footer;

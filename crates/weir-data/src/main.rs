@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use weir_blob::{BlobUri, GcsCredentials, GcsOptions, Options, S3Options};
+use weir_data::dbt_docs;
 use weir_data::glob::Glob;
 use weir_data::output::{self, ManifestDir};
 use weir_data::schema_groups::{self, Config};
@@ -52,12 +53,15 @@ struct StoreArgs {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Group the Parquet files under a prefix by schema, reading only their footers.
+    /// Group Parquet files (under a prefix, or one object) by schema, reading only footers.
     #[command(after_help = SCHEMA_GROUPS_HELP)]
     SchemaGroups(SchemaGroupsArgs),
     /// Copy an object or a prefix between stores, streaming, checked and resumable.
     #[command(after_help = transfer::cli::HELP)]
     Transfer(transfer::cli::TransferArgs),
+    /// Bundle dbt's docs into one index.html (manifest and catalog inlined) and upload it.
+    #[command(after_help = dbt_docs::HELP)]
+    DbtDocs(dbt_docs::Args),
 }
 
 const SCHEMA_GROUPS_HELP: &str = "\
@@ -67,17 +71,25 @@ or, when the file lists do not fit, one manifest object per group under --manife
   [{\"group\":0,\"schema\":\"3f2a9c01b2d4\",\"manifest\":\"s3://b/m/group-0.json\",\"count\":1}]
 Files, read requests and bytes read go to stderr.
 
-The glob is matched against the key below URI: `*` and `?` stay within one path segment
-(they do not cross `/`), `**` crosses segments, and `**/` also matches no directory.
+URI is a directory (prefix) unless it names an existing object: then that one file is
+grouped, whatever the glob (a bucket trigger passes the new object's URI). The glob is matched
+against the key below URI: `*` and `?` stay within one path segment (they do not cross `/`),
+`**` crosses segments, and `**/` also matches no directory.
+
+Exit code 0 with the result on stdout (and in the termination log); otherwise 1 and one
+line on stderr naming the URI (bad URI, missing bucket, no permission, a file that is not
+Parquet or is cut short).
 
 Examples:
   weir-data schema-groups s3://landing/events/2024-06-01/
   weir-data schema-groups gs://lake/events --glob '**/*.parquet' --manifest-dir gs://lake/_weir/run-42
-  weir-data schema-groups file:///data/events --glob 'part-*.parquet'";
+  weir-data schema-groups file:///data/events --glob 'part-*.parquet'
+  weir-data schema-groups gs://lake/raw/2024/05/01/part-0.parquet";
 
 #[derive(Args, Debug)]
 struct SchemaGroupsArgs {
-    /// The prefix (a directory) holding the Parquet files: s3://, gs:// or file:///.
+    /// The prefix (a directory) holding the Parquet files, or one Parquet object: s3://,
+    /// gs:// or file:///.
     uri: String,
     /// Which keys below URI to read.
     #[arg(long, default_value = "*.parquet")]
@@ -119,6 +131,7 @@ async fn run(cli: Cli) -> Result<()> {
     let result = match cli.command {
         Command::SchemaGroups(args) => schema_groups(args, &options).await?,
         Command::Transfer(args) => transfer::cli::run(args, &options).await?,
+        Command::DbtDocs(args) => dbt_docs::run(&args, &options).await?,
     };
     println!("{result}");
     let (path, explicit) = match &cli.termination_log {

@@ -1,11 +1,13 @@
-//! `weir-data schema-groups`: lists the Parquet files under a prefix, reads only each one's
-//! footer, and groups the files by schema fingerprint (the seed's answer to all-null float
-//! columns written as INT64 in some files and DOUBLE in others: one Spark job per group).
+//! `weir-data schema-groups`: lists the Parquet files under a prefix (or takes the one object
+//! the URI names), reads only each one's footer, and groups the files by schema fingerprint
+//! (the seed's answer to all-null float columns written as INT64 in some files and DOUBLE in
+//! others: one Spark job per group).
 
 use std::collections::HashMap;
 
-use futures::TryStreamExt;
-use weir_blob::{BlobUri, Store};
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use weir_blob::{BlobUri, ObjectMeta, Store};
 
 use crate::error::Result;
 use crate::fingerprint;
@@ -82,15 +84,24 @@ pub fn directory_prefix(uri: &BlobUri) -> String {
 }
 
 /// Groups the Parquet files below `uri` (in `store`, the store of `uri`'s bucket) by schema.
+///
+/// A URI that names an object (not ending in `/`, and a `head` finds it) is that one file,
+/// whatever the glob: a bucket trigger passes the new object's own URI. Otherwise the URI is
+/// a directory and the glob picks the files below it.
 pub async fn group(store: &dyn Store, uri: &BlobUri, config: &Config) -> Result<Grouping> {
     let prefix = directory_prefix(uri);
-    let footers: Vec<(String, u64, footer::Footer)> = store
-        .list(&prefix, None)
-        .map_err(crate::Error::from)
-        .try_filter(|meta| {
-            let relative = &meta.key[prefix.len().min(meta.key.len())..];
-            futures::future::ready(config.glob.matches(relative))
-        })
+    let objects: BoxStream<'_, Result<ObjectMeta>> = match single_object(store, uri).await? {
+        Some(meta) => futures::stream::iter([Ok(meta)]).boxed(),
+        None => store
+            .list(&prefix, None)
+            .map_err(crate::Error::from)
+            .try_filter(|meta| {
+                let relative = &meta.key[prefix.len().min(meta.key.len())..];
+                futures::future::ready(config.glob.matches(relative))
+            })
+            .boxed(),
+    };
+    let footers: Vec<(String, u64, footer::Footer)> = objects
         .map_ok(|meta| async move {
             let read = footer::read(store, &meta.key, meta.size, config.tail).await?;
             Ok::<_, crate::Error>((meta.key, meta.size, read))
@@ -126,6 +137,20 @@ pub async fn group(store: &dyn Store, uri: &BlobUri, config: &Config) -> Result<
     // Deterministic numbering: a retry of the step numbers the groups the same way.
     groups.sort_by(|a, b| a.files.cmp(&b.files));
     Ok(Grouping { groups, stats })
+}
+
+/// The object `uri` names, if it names one: keys that are empty or end in `/` are
+/// directories without asking; a missing object is a directory too.
+async fn single_object(store: &dyn Store, uri: &BlobUri) -> Result<Option<ObjectMeta>> {
+    let key = uri.key();
+    if key.is_empty() || key.ends_with('/') {
+        return Ok(None);
+    }
+    match store.head(key).await {
+        Ok(meta) => Ok(Some(meta)),
+        Err(weir_blob::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// One line for stderr: files, groups, reads and bytes read against the files' total size.

@@ -10,6 +10,7 @@ mod chaos;
 mod chart;
 mod cluster;
 mod data;
+mod dbt_docs;
 mod disruptive;
 mod hardening;
 mod jobs;

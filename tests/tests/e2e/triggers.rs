@@ -489,7 +489,11 @@ spec:
         "nightly",
         Duration::from_secs(90),
         "the schedule to fire once",
-        |p: &Pipeline| p.status.as_ref().is_some_and(|s| s.last_schedule_time.is_some()),
+        |p: &Pipeline| {
+            p.status
+                .as_ref()
+                .is_some_and(|s| s.last_schedule_time.is_some())
+        },
     )
     .await;
     let at = p.status.unwrap_or_default().last_schedule_time.unwrap().0;
@@ -499,7 +503,12 @@ spec:
     let (seen, runs) = recorder.snapshot();
     let run = runs
         .values()
-        .find(|r| r.metadata.name.as_deref().is_some_and(|n| n.ends_with(&minute)))
+        .find(|r| {
+            r.metadata
+                .name
+                .as_deref()
+                .is_some_and(|n| n.ends_with(&minute))
+        })
         .unwrap_or_else(|| panic!("no run named after {minute}: {:?}", runs.keys()));
     let notes = run.metadata.annotations.clone().unwrap_or_default();
     assert_eq!(notes[labels::STARTED_BY], "schedule");
@@ -515,7 +524,10 @@ spec:
     )
     .await;
     let (seen_after, _) = recorder.snapshot();
-    assert!(seen_after.values().all(|uids| uids.len() == 1), "{seen_after:?}");
+    assert!(
+        seen_after.values().all(|uids| uids.len() == 1),
+        "{seen_after:?}"
+    );
     assert!(seen.len() <= seen_after.len());
     recorder.stop();
 }

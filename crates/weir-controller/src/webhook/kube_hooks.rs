@@ -10,8 +10,8 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
 use kube::{Client, ResourceExt};
 use weir_api::v1alpha1::{BucketTrigger, Pipeline, PipelineRun};
-use weir_glob::Glob;
 use weir_core::bucket::{self, Listed};
+use weir_glob::Glob;
 
 use super::{HookKey, Keys, ObjectEvent, StartError, StartOutcome, Starter};
 

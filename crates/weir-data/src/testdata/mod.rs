@@ -4,6 +4,7 @@
 //! Only with the `testdata` feature.
 
 pub mod counting;
+pub mod dbt;
 
 use std::io::Write;
 use std::sync::Arc;

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use crate::files::{self, PRICE_DOUBLE, PRICE_INT64};
 
-fn weir_data(args: &[&str], termination_log: &Path) -> Output {
+pub(crate) fn weir_data(args: &[&str], termination_log: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_weir-data"))
         .args(args)
         .env("WEIR_TERMINATION_LOG", termination_log)
@@ -14,7 +14,7 @@ fn weir_data(args: &[&str], termination_log: &Path) -> Output {
         .unwrap()
 }
 
-fn one_line(bytes: &[u8]) -> String {
+pub(crate) fn one_line(bytes: &[u8]) -> String {
     let text = String::from_utf8(bytes.to_vec()).unwrap();
     assert_eq!(text.lines().count(), 1, "{text}");
     text.trim_end().to_owned()
@@ -69,13 +69,51 @@ fn failures_are_one_line_naming_the_uri() {
     assert!(one_line(&out.stderr).contains("not supported"));
 }
 
+/// A file cut short (its tail kept, so it still ends in PAR1) and a missing object named
+/// exactly: exit code 1, one line naming the URI, nothing on stdout.
+#[test]
+fn a_truncated_file_is_one_line_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("termination-log");
+    let path = dir.path().join("in/cut.parquet");
+    files::write(&path, PRICE_INT64, 100, 1);
+    let bytes = std::fs::read(&path).unwrap();
+    let mut cut = bytes[..20].to_vec();
+    cut.extend_from_slice(&bytes[bytes.len() - 8..]);
+    std::fs::write(&path, &cut).unwrap();
+    let uri = format!("file://{}", path.display());
+
+    for target in [
+        uri.clone(),
+        format!("file://{}", dir.path().join("in").display()),
+    ] {
+        let out = weir_data(&["schema-groups", &target], &log);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        assert!(out.stdout.is_empty());
+        let line = one_line(&out.stderr);
+        assert!(
+            line.starts_with(&format!("weir-data: not a Parquet file: {uri} (")),
+            "{line}"
+        );
+    }
+}
+
 #[test]
 fn help_has_examples() {
-    let out = Command::new(env!("CARGO_BIN_EXE_weir-data"))
-        .args(["schema-groups", "--help"])
-        .output()
-        .unwrap();
-    let help = String::from_utf8(out.stdout).unwrap();
-    assert!(help.contains("Examples:"), "{help}");
-    assert!(help.contains("--manifest-dir"), "{help}");
+    for (command, flag) in [
+        ("schema-groups", "--manifest-dir"),
+        ("dbt-docs", "--destination"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_weir-data"))
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let help = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            help.contains(&format!("Examples:\n  weir-data {command}")),
+            "{help}"
+        );
+        assert!(help.contains(flag), "{help}");
+    }
 }

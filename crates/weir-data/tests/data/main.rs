@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod dbt_docs;
+mod denied;
 mod files;
 mod schema_groups;
 mod servers;

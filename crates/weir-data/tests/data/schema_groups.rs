@@ -74,9 +74,10 @@ async fn files_are_grouped_exactly_by_schema() {
     );
     let fingerprints: BTreeSet<&str> = grouping.groups.iter().map(|g| g.schema.as_str()).collect();
     assert_eq!(fingerprints.len(), 5);
-    // One read per file (the footers are small), no head, never a whole object.
+    // One read per file (the footers are small), never a whole object; one head for the
+    // run: the URI (no trailing `/`) could have named one object.
     assert_eq!(counts.reads(), 8);
-    assert_eq!((counts.heads(), counts.whole()), (0, 0));
+    assert_eq!((counts.heads(), counts.whole()), (1, 0));
     assert_eq!(grouping.stats.files, 8);
     assert_eq!(grouping.stats.requests, 8);
     assert!(grouping.stats.bytes_read <= grouping.stats.total_bytes);
@@ -141,6 +142,40 @@ async fn the_glob_selects_the_files() {
     };
     let (all, _) = group(d, &deep).await;
     assert_eq!(all.unwrap().stats.files, 2);
+}
+
+/// A bucket trigger passes the new object's own URI: that one file is grouped, whatever the
+/// glob, for one head and one read. A directory named like a file (Spark writes
+/// `table.parquet/part-*.parquet`) is still a directory; a trailing `/` skips the head.
+#[tokio::test]
+async fn a_uri_naming_an_object_groups_that_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    files::write(&d.join("a.parquet"), PRICE_INT64, 1, 1);
+    files::write(&d.join("b.parquet"), PRICE_DOUBLE, 1, 1);
+    files::write(&d.join("c.parq"), PRICE_DOUBLE, 1, 1);
+    files::write(&d.join("t.parquet/part-0.parquet"), PRICE_DOUBLE, 1, 1);
+
+    let (one, counts) = group(&d.join("a.parquet"), &Config::default()).await;
+    let one = one.unwrap();
+    assert_eq!(names(&one), vec![set(&["a.parquet"])]);
+    assert_eq!(one.groups[0].files, [uri_of(&d.join("a.parquet"))]);
+    assert_eq!((counts.heads(), counts.reads()), (1, 1));
+
+    let (other, _) = group(&d.join("c.parq"), &Config::default()).await;
+    assert_eq!(names(&other.unwrap()), vec![set(&["c.parq"])]);
+
+    let (table, _) = group(&d.join("t.parquet"), &Config::default()).await;
+    assert_eq!(names(&table.unwrap()), vec![set(&["part-0.parquet"])]);
+
+    let uri = BlobUri::parse(&format!("{}/", uri_of(d))).unwrap();
+    let store = Counting::new(weir_blob::open(&uri, &Options::default()).await.unwrap());
+    let counts = store.counts.clone();
+    let all = schema_groups::group(&store, &uri, &Config::default())
+        .await
+        .unwrap();
+    assert_eq!(all.stats.files, 2);
+    assert_eq!(counts.heads(), 0);
 }
 
 #[tokio::test]

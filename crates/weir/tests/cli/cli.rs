@@ -312,11 +312,23 @@ fn render_with_a_result_fans_out_and_rejects_bad_results() {
         ],
     );
     let mut args = base.to_vec();
-    args.extend(["--result", "schema-groups=[[\"a\"], [\"b\"], [\"c\"]]"]);
+    // Items in both of schema-groups' forms: files inline, or a manifest object.
+    let items = r#"schema-groups=[
+        {"group": 0, "schema": "a", "files": ["s3://b/a.parquet"], "count": 1},
+        {"group": 1, "schema": "b", "manifest": "s3://b/m/group-1.json", "count": 9},
+        {"group": 2, "schema": "c", "files": ["s3://b/c.parquet", "s3://b/d.parquet"], "count": 2}]"#;
+    args.extend(["--result", items]);
     let out = weir_in(&root, &args, b"");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout.matches("kind: SparkApplication").count(), 3);
     assert!(out.stdout.contains("name: batch-render-spark-batch-2-1"));
+    for args in [
+        "  - --files\n  - s3://b/a.parquet\n  - --schema\n  - a\n",
+        "  - --manifest\n  - s3://b/m/group-1.json\n  - --schema\n  - b\n",
+        "  - --files\n  - s3://b/c.parquet,s3://b/d.parquet\n  - --schema\n  - c\n",
+    ] {
+        assert!(out.stdout.contains(args), "{args}\n{}", out.stdout);
+    }
 }
 
 #[test]

@@ -7,8 +7,12 @@ use std::path::Path;
 
 use support::{root, weir};
 
-/// The result `schema-groups` would print: two groups of files sharing a schema.
-const GROUPS: &str = r#"schema-groups=[["gs://weir-lake/raw/2024/05/01/part-0.parquet","gs://weir-lake/raw/2024/05/01/part-1.parquet"],["gs://weir-lake/raw/2024/05/01/part-2.parquet"]]"#;
+/// A result `weir-data schema-groups` prints (its real format): two groups with their files
+/// inline.
+const GROUPS: &str = r#"schema-groups=[{"group":0,"schema":"3f2a9c01b2d4","files":["gs://weir-lake/raw/2024/05/01/part-0.parquet","gs://weir-lake/raw/2024/05/01/part-1.parquet"],"count":2},{"group":1,"schema":"9e0b7d4c5a61","files":["gs://weir-lake/raw/2024/05/01/part-2.parquet"],"count":1}]"#;
+
+/// The other form: each group's files in a manifest object under `--manifest-dir`.
+const GROUP_MANIFESTS: &str = r#"schema-groups=[{"group":0,"schema":"3f2a9c01b2d4","manifest":"gs://weir-lake/_weir/full-refresh-render/group-0.json","count":48210},{"group":1,"schema":"9e0b7d4c5a61","manifest":"gs://weir-lake/_weir/full-refresh-render/group-1.json","count":1377}]"#;
 
 /// Golden file → the arguments of `weir render`.
 const RENDERS: &[(&str, &[&str])] = &[
@@ -33,6 +37,8 @@ const RENDERS: &[(&str, &[&str])] = &[
             "examples/templates/ml-train-job.yaml",
             "-p",
             "since=2023-01-01",
+            "--result",
+            GROUP_MANIFESTS,
         ],
     ),
     (
