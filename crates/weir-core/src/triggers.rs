@@ -366,6 +366,7 @@ mod tests {
                 endpoint: Some("http://127.0.0.1:9000".into()),
                 ..bucket("landing", "s3://landing-zone/in/")
             }],
+            ..Default::default()
         };
         assert_eq!(said(triggers), Vec::<String>::new());
     }
