@@ -151,7 +151,7 @@ async fn webhook_notifications_start_one_run_per_object_and_refuse_the_rest() {
     assert_eq!(a["weir.dev/object-key"], "in/day=1/sales 2026.csv");
     assert_eq!(a["weir.dev/object-size"], "12");
     assert_eq!(
-        a["weir.dev/object-version"],
+        a["weir.dev/object-etag"],
         "0cc175b9c0f1b6a831c399e269772661"
     );
 

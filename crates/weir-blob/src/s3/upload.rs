@@ -162,7 +162,10 @@ impl Upload for S3Upload {
             last_modified: None,
             checksums: Checksums {
                 md5: None,
-                crc32c: crc(done.checksum_crc32_c(), done.checksum_type()),
+                // The server checked the whole-object CRC32C it was sent before accepting the
+                // upload; not every server echoes it (moto does not), so it is that value.
+                crc32c: crc(done.checksum_crc32_c(), done.checksum_type())
+                    .or(Some(u32::from_be_bytes(whole))),
                 crc32: crc(done.checksum_crc32(), done.checksum_type()),
             },
         })
