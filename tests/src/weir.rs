@@ -253,6 +253,8 @@ impl Drop for Controller {
 
 /// Creates a Pipeline from YAML (its namespace is the test's).
 pub async fn create_pipeline(ns: &TestNamespace, yaml: &str) -> Pipeline {
+    // Tests without a controller (the CLI's) create Pipelines too: the CRDs come first.
+    install_crds(&ns.client()).await;
     let mut pipeline: Pipeline =
         serde_saphyr::from_str(yaml).unwrap_or_else(|e| panic!("test pipeline YAML: {e}"));
     pipeline.metadata.namespace = Some(ns.name().to_string());

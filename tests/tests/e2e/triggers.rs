@@ -9,7 +9,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::Secret;
 use weir_api::labels;
 use weir_api::v1alpha1::{Pipeline, PipelineRun};
 use weir_blob::{BlobUri, Options, Store};
@@ -21,7 +20,7 @@ use weir_e2e::{TestNamespace, wait};
 
 use super::blob::{create_gcs_bucket, create_s3_bucket, gcs_options, s3_options};
 
-fn pipeline(uri: &str, endpoint: Option<&str>) -> String {
+pub(super) fn pipeline(uri: &str, endpoint: Option<&str>) -> String {
     let endpoint = endpoint.map_or(String::new(), |e| format!(", endpoint: '{e}'"));
     format!(
         r#"
@@ -54,7 +53,7 @@ fn store_env() -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn start(ns: &TestNamespace) -> Controller {
+pub(super) async fn start(ns: &TestNamespace) -> Controller {
     let env = store_env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     Controller::start_with_env(ns, "controller", &[], &env).await
@@ -62,7 +61,7 @@ async fn start(ns: &TestNamespace) -> Controller {
 
 /// Waits until the trigger has polled once (its state is recorded): objects uploaded from
 /// now on are new.
-async fn until_polled(ns: &TestNamespace) -> Pipeline {
+pub(super) async fn until_polled(ns: &TestNamespace) -> Pipeline {
     wait::until(
         &ns.api::<Pipeline>(),
         "landing",
@@ -78,7 +77,7 @@ async fn until_polled(ns: &TestNamespace) -> Pipeline {
 }
 
 /// Waits until the trigger has started `n` runs (its recorded count).
-async fn until_started(ns: &TestNamespace, n: u64, deadline: Duration) -> Pipeline {
+pub(super) async fn until_started(ns: &TestNamespace, n: u64, deadline: Duration) -> Pipeline {
     wait::until(
         &ns.api::<Pipeline>(),
         "landing",
@@ -94,7 +93,7 @@ async fn until_started(ns: &TestNamespace, n: u64, deadline: Duration) -> Pipeli
     .await
 }
 
-async fn put_all(store: &dyn Store, keys: &[String], body: impl Fn(&str) -> String) {
+pub(super) async fn put_all(store: &dyn Store, keys: &[String], body: impl Fn(&str) -> String) {
     futures::stream::iter(keys)
         .map(|key| {
             let data = Bytes::from(body(key));
@@ -343,191 +342,12 @@ async fn a_missing_bucket_is_reported_not_fatal() {
     );
 }
 
-/// A credential planted in a Secret that a trigger names: the trigger works with it, and its
-/// value appears nowhere else — not in the controller's log at debug level, Events, the
-/// Pipeline's or runs' status, or Job specs. A Secret lacking a key is an error naming the
-/// key, not a value.
-#[tokio::test]
-async fn a_credentials_secret_is_used_and_never_shown() {
-    let ns = TestNamespace::create("bucket-trigger-secret").await;
-    let bucket = create_s3_bucket("secret").await;
-    let uri = format!("s3://{bucket}/in/");
-    let planted = format!("planted-{}-value", std::process::id());
-    let secret = |name: &str, keys: &[(&str, &str)]| Secret {
-        metadata: kube::api::ObjectMeta {
-            name: Some(name.to_owned()),
-            ..Default::default()
-        },
-        string_data: Some(
-            keys.iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        ),
-        ..Default::default()
-    };
-    let secrets = ns.api::<Secret>();
-    let post = kube::api::PostParams::default();
-    let full = secret(
-        "bucket-keys",
-        &[
-            ("AWS_ACCESS_KEY_ID", "weir-test-key-id"),
-            ("AWS_SECRET_ACCESS_KEY", &planted),
-        ],
-    );
-    secrets.create(&post, &full).await.unwrap();
-    let half = secret("half-keys", &[("AWS_SECRET_ACCESS_KEY", &planted)]);
-    secrets.create(&post, &half).await.unwrap();
-    // No AWS_* in the controller's environment: the Secret is the only way in.
-    let _controller = Controller::start_with_env(
-        &ns,
-        "controller",
-        &["--log", "debug"],
-        &[("AWS_EC2_METADATA_DISABLED", "true")],
-    )
-    .await;
-    let endpoint = objstore::endpoints().s3;
-    // Both triggers name a Secret and the loopback endpoint; `half` lacks a key.
-    let half = format!(
-        "\n    - {{name: half, uri: 's3://nowhere/', endpoint: '{endpoint}', credentialsSecret: half-keys}}"
-    );
-    let yaml: String = pipeline(&uri, Some(&endpoint))
-        .replace("pattern:", "credentialsSecret: bucket-keys, pattern:")
-        .lines()
-        .map(|l| match l.contains("name: csv") {
-            true => format!("{l}{half}\n"),
-            false => format!("{l}\n"),
-        })
-        .collect();
-    create_pipeline(&ns, &yaml).await;
-    until_polled(&ns).await;
-    let store = open(&uri, &s3_options()).await;
-    let keys: Vec<String> = (0..3).map(|i| format!("in/{i}.csv")).collect();
-    put_all(store.as_ref(), &keys, csv).await;
-    let p = until_started(&ns, 3, Duration::from_secs(120)).await;
-    let half = p.status.clone().unwrap_or_default().buckets[1].clone();
-    let error = half.last_error.unwrap_or_default();
-    assert!(error.contains("no key AWS_ACCESS_KEY_ID"), "{error}");
-    // Let the runs make their Jobs, then look everywhere the value could leak.
-    wait::poll(
-        Duration::from_secs(60),
-        Duration::from_millis(200),
-        "the Jobs",
-        || async {
-            let n = ns
-                .api::<Job>()
-                .list(&Default::default())
-                .await
-                .ok()?
-                .items
-                .len();
-            (n >= 3).then_some(())
-        },
-    )
-    .await;
-    let mut places = vec![("controller log".to_owned(), _controller.log())];
-    let dump = |what: &str, v: serde_json::Value| (what.to_owned(), v.to_string());
-    let lp = kube::api::ListParams::default();
-    let events = ns
-        .api::<k8s_openapi::api::events::v1::Event>()
-        .list(&lp)
-        .await
-        .unwrap();
-    places.push(dump("events", serde_json::to_value(&events.items).unwrap()));
-    let pipelines = ns.api::<Pipeline>().list(&lp).await.unwrap();
-    places.push(dump(
-        "pipelines",
-        serde_json::to_value(&pipelines.items).unwrap(),
-    ));
-    let runs = ns.api::<PipelineRun>().list(&lp).await.unwrap();
-    places.push(dump("runs", serde_json::to_value(&runs.items).unwrap()));
-    let jobs = ns.api::<Job>().list(&lp).await.unwrap();
-    places.push(dump("jobs", serde_json::to_value(&jobs.items).unwrap()));
-    assert!(
-        places[0].1.contains("bucket trigger poll failed"),
-        "the log is at debug level and has the trigger's lines"
-    );
-    for (place, text) in &places {
-        assert!(
-            !text.contains(&planted),
-            "the planted credential appears in the {place}"
-        );
-    }
-}
-
-fn csv(key: &str) -> String {
+pub(super) fn csv(key: &str) -> String {
     format!("id,key\n1,{key}\n")
 }
 
-async fn open(uri: &str, options: &Options) -> Box<dyn Store> {
+pub(super) async fn open(uri: &str, options: &Options) -> Box<dyn Store> {
     weir_blob::open(&BlobUri::parse(uri).unwrap(), options)
         .await
         .unwrap()
-}
-
-/// A real-time schedule: every minute. The first scheduled time after the Pipeline's
-/// creation starts one run, named after that minute, with `lastScheduleTime` recorded; a
-/// controller SIGKILLed and restarted right after starts no second run for it.
-#[tokio::test]
-async fn a_cron_schedule_starts_its_run_on_time_once() {
-    let ns = TestNamespace::create("schedule").await;
-    let mut controller = Controller::start(&ns).await;
-    let recorder = Recorder::<PipelineRun>::start(&ns);
-    let yaml = r#"
-apiVersion: weir.dev/v1alpha1
-kind: Pipeline
-metadata: {name: nightly}
-spec:
-  params: [{name: day}]
-  triggers:
-    schedule: {cron: '* * * * *', params: {day: '{{ schedule.intervalStart[:10] }}'}}
-  steps:
-  - {name: load, job: {image: example.invalid/x:1, args: ['{{ params.day }}']}}
-"#;
-    create_pipeline(&ns, yaml).await;
-    let p = wait::until(
-        &ns.api::<Pipeline>(),
-        "nightly",
-        Duration::from_secs(90),
-        "the schedule to fire once",
-        |p: &Pipeline| {
-            p.status
-                .as_ref()
-                .is_some_and(|s| s.last_schedule_time.is_some())
-        },
-    )
-    .await;
-    let at = p.status.unwrap_or_default().last_schedule_time.unwrap().0;
-    let minute = at.strftime("%Y%m%d%H%M").to_string();
-    controller.kill();
-    let _controller = Controller::start(&ns).await;
-    let (seen, runs) = recorder.snapshot();
-    let run = runs
-        .values()
-        .find(|r| {
-            r.metadata
-                .name
-                .as_deref()
-                .is_some_and(|n| n.ends_with(&minute))
-        })
-        .unwrap_or_else(|| panic!("no run named after {minute}: {:?}", runs.keys()));
-    let notes = run.metadata.annotations.clone().unwrap_or_default();
-    assert_eq!(notes[labels::STARTED_BY], "schedule");
-    assert_eq!(run.spec.params["day"].len(), 10, "{:?}", run.spec.params);
-    // The restarted controller settles (a reconcile after its caches sync) without a
-    // second run for that minute: every name seen is one uid.
-    wait::until(
-        &ns.api::<PipelineRun>(),
-        run.metadata.name.as_deref().unwrap_or_default(),
-        Duration::from_secs(60),
-        "the scheduled run to finish",
-        |r: &PipelineRun| r.status.as_ref().is_some_and(|s| s.phase.is_finished()),
-    )
-    .await;
-    let (seen_after, _) = recorder.snapshot();
-    assert!(
-        seen_after.values().all(|uids| uids.len() == 1),
-        "{seen_after:?}"
-    );
-    assert!(seen.len() <= seen_after.len());
-    recorder.stop();
 }

@@ -5,9 +5,11 @@ mod dbt;
 mod pipeline;
 mod run;
 mod spark;
+mod triggers;
 
 pub use common::*;
 pub use dbt::*;
 pub use pipeline::*;
 pub use run::*;
 pub use spark::*;
+pub use triggers::*;
