@@ -93,6 +93,7 @@ pub fn context() -> RenderContext {
             namespace: "data".into(),
             attempt: 1,
             start_time: Some("2024-03-01T02:00:00Z".into()),
+            trigger: None,
         },
         step: StepInfo { name: "dbt".into(), index: Some(2) },
         item: Some(json!({"table": "trades"})),
