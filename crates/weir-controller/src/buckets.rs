@@ -23,9 +23,6 @@ use weir_core::pipeline::PipelinePlan;
 use crate::error::Error;
 use crate::trigger_metrics::TriggerMetrics;
 
-/// The default poll interval.
-const DEFAULT_POLL: Duration = Duration::from_secs(60);
-
 /// What the bucket triggers keep between reconciles: when each trigger last polled and
 /// the stores they opened (an S3 client loads its configuration once).
 #[derive(Default)]
@@ -99,7 +96,8 @@ pub(crate) async fn poll(
     let next = &mut polled.next;
     for trigger in triggers {
         let prev = old.iter().find(|s| s.name == trigger.name);
-        let interval = weir_core::triggers::poll_interval(trigger).unwrap_or(DEFAULT_POLL);
+        let interval = weir_core::triggers::poll_interval(trigger)
+            .unwrap_or(weir_core::triggers::DEFAULT_POLL_INTERVAL);
         let key = (uid.clone(), trigger.name.clone());
         let since = cx.buckets.last_poll(&key);
         if let Some(wait) = since.and_then(|t| interval.checked_sub(t.elapsed())) {

@@ -21,7 +21,6 @@ use weir_api::labels;
 use weir_api::v1alpha1::{BucketTrigger, BucketTriggerStatus, PipelineRun, PipelineRunSpec};
 
 use crate::names::fnv1a;
-use crate::steps::{add, elapsed_since};
 
 /// How far the floor trails the newest object. An object that first appears with a
 /// last-modified time older than the newest one by more than this is not picked up (S3
@@ -219,11 +218,6 @@ pub fn preview_context(spec: &weir_api::v1alpha1::PipelineSpec) -> Option<serde_
         ),
     ]);
     trigger_context(&annotations)
-}
-
-/// How long after `last` a trigger polls again.
-pub fn next_poll(last: Timestamp, interval: Duration, now: Timestamp) -> Duration {
-    elapsed_since(now, add(last, interval))
 }
 
 fn sub(t: Timestamp, d: Duration) -> Timestamp {
