@@ -110,22 +110,27 @@ single-object read a round of RBAC changes.
 - apiGroups: ["weir.dev"]
   resources: ["pipelines", "pipelineruns"]
   verbs: ["get", "list", "watch"]
+# SparkJobs and DbtRuns: the standalone controllers keep watch caches of them.
+- apiGroups: ["weir.dev"]
+  resources: ["sparkjobs", "dbtruns"]
+  verbs: ["get", "list", "watch"]
 # The Pipeline controller deletes finished runs past the history limits or their TTL, and
 # creates the runs its triggers start (bucket objects, schedules).
 - apiGroups: ["weir.dev"]
   resources: ["pipelineruns"]
   verbs: ["create", "delete"]
-# One server-side apply of /status per reconcile, for runs and pipelines.
+# One server-side apply of /status per reconcile, for runs, pipelines, SparkJobs and DbtRuns.
 - apiGroups: ["weir.dev"]
-  resources: ["pipelines/status", "pipelineruns/status"]
+  resources: ["pipelines/status", "pipelineruns/status", "sparkjobs/status", "dbtruns/status"]
   verbs: ["patch"]
 # Children carry a controller ownerReference with blockOwnerDeletion to their run; where the
 # OwnerReferencesPermissionEnforcement admission plugin is on, setting that needs this.
 - apiGroups: ["weir.dev"]
-  resources: ["pipelineruns/finalizers"]
+  resources: ["pipelineruns/finalizers", "sparkjobs/finalizers", "dbtruns/finalizers"]
   verbs: ["update"]
-# Step Jobs: watched (label weir.dev/run), server-side applied (create when new, patch
-# otherwise) and deleted (retries, cancellation, delete policies).
+# Step Jobs and DbtRun Jobs: watched (label weir.dev/run; DbtRuns' by
+# app.kubernetes.io/managed-by=weir), server-side applied (create when new, patch otherwise)
+# and deleted (retries, timeouts, cancellation, delete policies).
 - apiGroups: ["batch"]
   resources: ["jobs"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
@@ -144,8 +149,9 @@ single-object read a round of RBAC changes.
   resources: ["events"]
   verbs: ["create", "patch"]
 {{- if .Values.rbac.sparkApplications }}
-# spark: steps become spark-operator SparkApplications: applied, read by name, deleted,
-# and watched (label weir.dev/run) so that a state change wakes the run.
+# spark: steps and SparkJobs become spark-operator SparkApplications: applied, read by name,
+# deleted (timeouts), and watched (label weir.dev/run, or app.kubernetes.io/managed-by=weir
+# for SparkJobs' own) so that a state change wakes the run or the SparkJob.
 - apiGroups: ["sparkoperator.k8s.io"]
   resources: ["sparkapplications"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]

@@ -23,6 +23,8 @@ mod observe;
 mod pipelines;
 mod runs;
 mod schedules;
+mod standalone;
+mod standalone_kinds;
 mod status;
 pub mod trigger_metrics;
 mod watch;
@@ -153,13 +155,23 @@ async fn run_controllers(
     };
     let runs = runs::controller(&env);
     let pipelines = pipelines::controller(&env);
-    let both = futures::future::join(runs.collect::<Vec<()>>(), pipelines.collect::<Vec<()>>());
+    let spark_jobs = standalone::controller::<weir_api::v1alpha1::SparkJob>(&env);
+    let dbt_runs = standalone::controller::<weir_api::v1alpha1::DbtRun>(&env);
+    let standalone = futures::future::join(
+        spark_jobs.collect::<Vec<()>>(),
+        dbt_runs.collect::<Vec<()>>(),
+    );
+    let both = futures::future::join3(
+        runs.collect::<Vec<()>>(),
+        pipelines.collect::<Vec<()>>(),
+        standalone,
+    );
     let deadline = async {
         stop.await;
         tokio::time::sleep(STOP_GRACE).await;
     };
     tokio::select! {
-        (a, b) = both => tracing::info!(runs = a.len(), pipelines = b.len(), "controllers stopped"),
+        (a, b, _) = both => tracing::info!(runs = a.len(), pipelines = b.len(), "controllers stopped"),
         () = deadline => tracing::warn!(grace = ?STOP_GRACE, "controllers did not stop in time; leaving them"),
     }
 }

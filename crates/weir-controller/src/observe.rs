@@ -129,7 +129,7 @@ fn result_not_seen(job: &Job, pods: &[Pod], run: &PipelineRun) -> bool {
 }
 
 /// The pods of one Job, read from the API server (not the cache).
-async fn job_pods(client: &Client, ns: &str, job_uid: &str) -> Result<Vec<Pod>, Error> {
+pub(crate) async fn job_pods(client: &Client, ns: &str, job_uid: &str) -> Result<Vec<Pod>, Error> {
     let api: Api<Pod> = Api::namespaced(client.clone(), ns);
     let lp = ListParams::default().labels(&format!("batch.kubernetes.io/controller-uid={job_uid}"));
     let list = api.list(&lp).await.map_err(|source| Error::Read {
@@ -207,14 +207,26 @@ pub(crate) async fn config_templates(
     spec: Option<&PipelineSpec>,
     ns: &str,
 ) -> Result<BTreeMap<(String, String), String>, Error> {
-    let mut out = BTreeMap::new();
-    let Some(spec) = spec else { return Ok(out) };
+    let Some(spec) = spec else {
+        return Ok(BTreeMap::new());
+    };
     let refs: Vec<&TemplateRef> = spec
         .steps
         .iter()
         .filter_map(|s| s.template())
         .chain(spec.defaults.template.as_ref())
         .collect();
+    config_templates_of(client, &refs, ns).await
+}
+
+/// Texts of the ConfigMaps `refs` name, by (ConfigMap, key); a missing ConfigMap is left
+/// out (the render says so).
+pub(crate) async fn config_templates_of(
+    client: &Client,
+    refs: &[&TemplateRef],
+    ns: &str,
+) -> Result<BTreeMap<(String, String), String>, Error> {
+    let mut out = BTreeMap::new();
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
     let names: std::collections::BTreeSet<&str> = refs
         .iter()

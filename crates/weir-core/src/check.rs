@@ -17,7 +17,9 @@ use weir_api::v1alpha1::{PipelineSpec, Step};
 use weir_render::Renderer;
 
 use crate::render::{RenderFailure, Renderable, RunRef};
-use crate::standalone::{ItemsError, StandaloneInput, StepError, render_standalone, render_step};
+use crate::standalone::{
+    ItemsError, Standalone, StandaloneInput, StepError, render_standalone, render_step,
+};
 use crate::triggers::trigger_problems;
 use crate::validate::{Problem, validate_pipeline};
 
@@ -220,7 +222,13 @@ pub fn check_templates(
 /// Checks a standalone SparkJob or DbtRun by rendering it: a problem at `spec.template`
 /// (or `spec` when it names none), or a note when its ConfigMap template was not given.
 pub fn check_standalone(input: &StandaloneInput<'_>, inputs: &CheckInputs<'_>) -> Checked {
-    let mut out = Checked::default();
+    let mut out = Checked {
+        problems: standalone_problems(input)
+            .into_iter()
+            .map(Found::from)
+            .collect(),
+        notes: Vec::new(),
+    };
     let Err(failure) = render_standalone(inputs.renderer, inputs.config_templates, input) else {
         return out;
     };
@@ -247,6 +255,19 @@ pub fn check_standalone(input: &StandaloneInput<'_>, inputs: &CheckInputs<'_>) -
         }),
     });
     out
+}
+
+/// A standalone spec's problems short of rendering (durations, retries, dbt docs).
+fn standalone_problems(input: &StandaloneInput<'_>) -> Vec<Problem> {
+    let spec = input.spec.clone();
+    match input.kind {
+        Standalone::SparkJob => serde_json::from_value(spec)
+            .map(|s| crate::validate::validate_spark_job(&s, "spec"))
+            .unwrap_or_default(),
+        Standalone::DbtRun => serde_json::from_value(spec)
+            .map(|s| crate::validate::validate_dbt_run(&s, "spec"))
+            .unwrap_or_default(),
+    }
 }
 
 /// The ConfigMap a step's template names, when its texts were not given.

@@ -6,6 +6,7 @@
 //! gathers what it observed, passes the time in, and carries out the returned plan. That is
 //! what makes every decision testable as plain data.
 
+pub mod attempts;
 pub mod bucket;
 pub mod check;
 pub mod conditions;
@@ -18,6 +19,7 @@ mod plan;
 pub mod render;
 pub mod schedule;
 pub mod standalone;
+pub mod standalone_status;
 pub mod state;
 mod steps;
 pub mod triggers;
@@ -27,3 +29,6 @@ pub use observe::{ChildKind, ChildRef, Event, Manifest, Observed, ObservedChild,
 pub use plan::{MAX_STATUS_BYTES, STATUS_TOO_LARGE, deadline, plan, too_large};
 pub use steps::MAX_STEP_RESULTS_BYTES;
 pub use validate::Problem;
+
+/// spark-operator's API version, the one the built-in `spark` template renders.
+pub const SPARK_API_VERSION: &str = "sparkoperator.k8s.io/v1beta2";

@@ -130,8 +130,10 @@ pub enum Standalone {
 pub struct StandaloneInput<'a> {
     /// Its kind.
     pub kind: Standalone,
-    /// Its name (the child gets the same name).
+    /// Its name; the attempt's child is `{name}-{attempt}` ([`attempt_child_name`]).
     pub name: &'a str,
+    /// The attempt rendered (1 for the first), as templates see it (`run.attempt`).
+    pub attempt: u32,
     /// Its namespace.
     pub namespace: &'a str,
     /// Its uid (the child's ownerReference).
@@ -144,9 +146,15 @@ pub struct StandaloneInput<'a> {
     pub template: Option<&'a TemplateRef>,
 }
 
+/// The name of a standalone resource's child for `attempt`: a new name per attempt, so a
+/// retry never meets its predecessor and one attempt is never submitted twice.
+pub fn attempt_child_name(name: &str, attempt: u32) -> String {
+    crate::names::fit_name(name, &attempt.to_string())
+}
+
 /// Renders a standalone SparkJob or DbtRun the way a step with the same spec renders: the
-/// spec is `job`, templated strings in it are rendered first, the child is named after the
-/// resource and owned by it.
+/// spec is `job`, templated strings in it are rendered first, the child is named
+/// `{name}-{attempt}`, labelled with its attempt and owned by the resource.
 pub fn render_standalone(
     renderer: &Renderer,
     config_templates: &BTreeMap<(String, String), String>,
@@ -156,9 +164,10 @@ pub fn render_standalone(
         Standalone::SparkJob => ("SparkJob", Builtin::Spark),
         Standalone::DbtRun => ("DbtRun", Builtin::Dbt),
     };
+    let child = attempt_child_name(input.name, input.attempt);
     let mut job = input.spec.clone();
     if let Value::Object(m) = &mut job {
-        m.entry("name").or_insert_with(|| json!(input.name));
+        m.entry("name").or_insert_with(|| json!(child));
     }
     let mut ctx = RenderContext {
         job: Value::Null,
@@ -167,7 +176,7 @@ pub fn render_standalone(
             uid: input.uid.to_string(),
             pipeline: String::new(),
             namespace: input.namespace.to_string(),
-            attempt: 1,
+            attempt: input.attempt,
             start_time: input.start_time.map(|t| t.to_string()),
             trigger: None,
         },
@@ -180,9 +189,12 @@ pub fn render_standalone(
     ctx.job = renderer.render_value(&job, &ctx)?;
     let source = template_source(input.template, builtin, config_templates)?;
     let identity = Identity {
-        name: input.name.to_string(),
+        name: child,
         namespace: input.namespace.to_string(),
-        labels: BTreeMap::from([(labels::MANAGED_BY.to_string(), "weir".to_string())]),
+        labels: BTreeMap::from([
+            (labels::MANAGED_BY.to_string(), "weir".to_string()),
+            (labels::ATTEMPT.to_string(), input.attempt.to_string()),
+        ]),
         annotations: BTreeMap::new(),
         owner: owner_reference(kind, input.name, input.uid),
     };

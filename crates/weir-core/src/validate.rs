@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use weir_api::v1alpha1::{PipelineSpec, Step, TemplateRef};
+use weir_api::v1alpha1::{DbtRunSpec, PipelineSpec, RetryPolicy, SparkJobSpec, Step, TemplateRef};
 use weir_dag::{Graph, Problem as DagProblem};
 use weir_render::Builtin;
 
@@ -94,10 +94,29 @@ fn check_step(out: &mut Vec<Problem>, path: &str, step: &Step) {
     if let Some(t) = &step.timeout {
         check_duration(out, format!("{path}.timeout"), t);
     }
-    if let Some(b) = step.retries.as_ref().and_then(|r| r.backoff.as_ref()) {
-        check_duration(out, format!("{path}.retries.backoff.initial"), &b.initial);
-        if let Some(m) = &b.max {
-            check_duration(out, format!("{path}.retries.backoff.max"), m);
+    check_retries(out, &format!("{path}.retries"), step.retries.as_ref());
+    // A step's attempts are the step's: the standalone kinds' own fields would be ignored.
+    let own = [
+        (
+            "spark",
+            step.spark.as_ref().map(|s| (&s.retries, &s.timeout)),
+        ),
+        ("dbt", step.dbt.as_ref().map(|d| (&d.retries, &d.timeout))),
+    ];
+    for (kind, fields) in own {
+        if let Some((retries, timeout)) = fields {
+            if retries.is_some() {
+                out.push(Problem::new(
+                    format!("{path}.{kind}.retries"),
+                    "a step's attempts are set on the step: move retries up to the step",
+                ));
+            }
+            if timeout.is_some() {
+                out.push(Problem::new(
+                    format!("{path}.{kind}.timeout"),
+                    "a step's attempts are set on the step: move timeout up to the step",
+                ));
+            }
         }
     }
     if let Some(fe) = &step.for_each {
@@ -127,14 +146,8 @@ fn check_step(out: &mut Vec<Problem>, path: &str, step: &Step) {
         }
         check_template(out, format!("{path}.resource.template"), &r.template);
     }
-    if let Some(d) = &step.dbt
-        && d.docs_destination.is_some()
-        && d.docs_image.is_none()
-    {
-        out.push(Problem::new(
-            format!("{path}.dbt.docsImage"),
-            "docsDestination needs docsImage (the weir-data image that bundles and uploads the docs)",
-        ));
+    if let Some(d) = &step.dbt {
+        check_dbt_docs(out, &format!("{path}.dbt"), d);
     }
     if let Some(j) = &step.job {
         let has_image = j.image.is_some() || j.job_args.get("image").is_some();
@@ -145,6 +158,77 @@ fn check_step(out: &mut Vec<Problem>, path: &str, step: &Step) {
                 "the built-in job template needs an image (job.image or jobArgs.image)",
             ));
         }
+    }
+}
+
+/// Every problem in a standalone SparkJob's spec short of rendering it.
+pub fn validate_spark_job(spec: &SparkJobSpec, root: &str) -> Vec<Problem> {
+    let mut out = Vec::new();
+    attempts(
+        &mut out,
+        root,
+        spec.retries.as_ref(),
+        spec.timeout.as_deref(),
+    );
+    if let Some(t) = &spec.template {
+        check_template(&mut out, format!("{root}.template"), t);
+    }
+    out
+}
+
+/// Every problem in a standalone DbtRun's spec short of rendering it.
+pub fn validate_dbt_run(spec: &DbtRunSpec, root: &str) -> Vec<Problem> {
+    let mut out = Vec::new();
+    attempts(
+        &mut out,
+        root,
+        spec.retries.as_ref(),
+        spec.timeout.as_deref(),
+    );
+    if let Some(t) = &spec.template {
+        check_template(&mut out, format!("{root}.template"), t);
+    }
+    check_dbt_docs(&mut out, root, spec);
+    out
+}
+
+fn attempts(
+    out: &mut Vec<Problem>,
+    root: &str,
+    retries: Option<&RetryPolicy>,
+    timeout: Option<&str>,
+) {
+    if let Some(t) = timeout {
+        check_duration(out, format!("{root}.timeout"), t);
+    }
+    check_retries(out, &format!("{root}.retries"), retries);
+}
+
+fn check_retries(out: &mut Vec<Problem>, path: &str, retries: Option<&RetryPolicy>) {
+    if let Some(b) = retries.and_then(|r| r.backoff.as_ref()) {
+        check_duration(out, format!("{path}.backoff.initial"), &b.initial);
+        if let Some(m) = &b.max {
+            check_duration(out, format!("{path}.backoff.max"), m);
+        }
+    }
+}
+
+/// Uploaded docs need docs generated, and the weir-data image that bundles them.
+fn check_dbt_docs(out: &mut Vec<Problem>, path: &str, d: &DbtRunSpec) {
+    if d.docs_destination.is_none() {
+        return;
+    }
+    if !d.generate_docs {
+        out.push(Problem::new(
+            format!("{path}.docsDestination"),
+            "docsDestination needs generateDocs: true (there are no docs to upload otherwise)",
+        ));
+    }
+    if d.docs_image.is_none() {
+        out.push(Problem::new(
+            format!("{path}.docsImage"),
+            "docsDestination needs docsImage (the weir-data image that bundles and uploads the docs)",
+        ));
     }
 }
 

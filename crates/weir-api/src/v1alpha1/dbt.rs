@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{EnvFromRef, TemplateRef, VolumeRef, conditions_schema};
+use super::pipeline::RetryPolicy;
 
 /// dbt commands run in one pod: optional `deps` and `seed`, the listed commands, then
 /// optionally `docs generate` with the docs bundled and uploaded.
@@ -78,6 +79,21 @@ pub struct DbtRunSpec {
     /// The ServiceAccount the pod runs as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_name: Option<String>,
+    /// Labels of the Job and its pod.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations of the pod.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// How a failed attempt is retried, each attempt a new Job (a standalone DbtRun only: a
+    /// pipeline step sets the step's own `retries`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<RetryPolicy>,
+    /// How long one attempt may run before it is failed with reason `Timeout` and its Job
+    /// deleted (a standalone DbtRun only: a step sets its own `timeout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]+(ms|s|m|h))+$"))]
+    pub timeout: Option<String>,
 }
 
 /// Where the dbt project comes from: a path in the image, or a git repository synced into
@@ -109,33 +125,53 @@ pub struct GitSource {
     pub sub_path: Option<String>,
 }
 
-/// What the controller observed about a DbtRun.
+/// What the controller observed about a DbtRun: its attempts, each one Job named
+/// `{name}-{attempt}`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DbtRunStatus {
     /// The generation this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// `Pending`, `Running`, `Succeeded` or `Failed`.
+    /// `Pending`, `Running`, `Retrying`, `Succeeded` or `Failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
-    /// The Job carrying out the run.
+    /// The current attempt (1 for the first; 0 before any).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempt: u32,
+    /// Retries used so far.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retries: u32,
+    /// The current attempt's Job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_name: Option<String>,
+    /// A CamelCase word saying why the run is in its phase (e.g. `BackoffLimitExceeded`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// Why the run is in its phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// Where the docs were uploaded.
+    /// Where the docs were uploaded (the docs step's `{"uri": …}` result).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub docs_uri: Option<String>,
-    /// When the Job started.
+    /// When the current attempt started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt_start_time: Option<Time>,
+    /// When the next attempt starts (`Retrying`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_time: Option<Time>,
+    /// When the first attempt started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<Time>,
-    /// When it finished.
+    /// When the run finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completion_time: Option<Time>,
-    /// `Valid` and friends.
+    /// `Valid`, and `Succeeded` once finished.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "conditions_schema")]
     pub conditions: Vec<Condition>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

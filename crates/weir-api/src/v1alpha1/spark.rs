@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{EnvFromRef, TemplateRef, VolumeRef, conditions_schema};
+use super::pipeline::RetryPolicy;
 
 /// A Spark application. As a kind of its own it is rendered into a spark-operator
 /// `SparkApplication`; as a pipeline step (`spark:`) the same spec is used.
@@ -78,6 +79,16 @@ pub struct SparkJobSpec {
     /// Delete the SparkApplication this long after it finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_to_live_seconds: Option<i64>,
+    /// How a failed attempt is retried, each attempt a new SparkApplication (a standalone
+    /// SparkJob only: a pipeline step sets the step's own `retries`). spark-operator's
+    /// `restartPolicy` retries within one attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<RetryPolicy>,
+    /// How long one attempt may run before it is failed with reason `Timeout` and its
+    /// SparkApplication deleted (a standalone SparkJob only: a step sets its own `timeout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]+(ms|s|m|h))+$"))]
+    pub timeout: Option<String>,
 }
 
 /// The application's language.
@@ -194,12 +205,12 @@ pub struct SparkRestartPolicy {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SparkMonitoring {
-    /// Expose the driver's metrics.
-    #[serde(default)]
-    pub expose_driver_metrics: bool,
-    /// Expose the executors' metrics.
-    #[serde(default)]
-    pub expose_executor_metrics: bool,
+    /// Expose the driver's metrics (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose_driver_metrics: Option<bool>,
+    /// Expose the executors' metrics (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose_executor_metrics: Option<bool>,
     /// Path of the exporter jar in the image.
     pub jmx_exporter_jar: String,
     /// The port the agent serves on (default 8090).
@@ -207,33 +218,75 @@ pub struct SparkMonitoring {
     pub port: Option<u16>,
 }
 
-/// What the controller observed about a SparkJob.
+/// What the controller observed about a SparkJob: its attempts (each one SparkApplication
+/// named `{name}-{attempt}`) and the current attempt's application as spark-operator reports it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SparkJobStatus {
     /// The generation this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// `Pending`, `Running`, `Succeeded` or `Failed`.
+    /// `Pending`, `Running`, `Retrying`, `Succeeded` or `Failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
+    /// The current attempt (1 for the first; 0 before any).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempt: u32,
+    /// Retries used so far.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retries: u32,
     /// spark-operator's `status.applicationState.state`, as is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application_state: Option<String>,
-    /// The SparkApplication created for this job.
+    /// The current attempt's SparkApplication.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application_name: Option<String>,
+    /// Spark's application id (`spark-…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spark_application_id: Option<String>,
+    /// The driver pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver_pod_name: Option<String>,
+    /// Executors by state (`RUNNING`, `COMPLETED`, `FAILED`, …), counted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub executors: BTreeMap<String, u32>,
+    /// spark-operator's submission attempts of the current application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submission_attempts: Option<i64>,
+    /// spark-operator's execution attempts of the current application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_attempts: Option<i64>,
+    /// When spark-operator last submitted the current application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submission_time: Option<Time>,
+    /// When the current application terminated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub termination_time: Option<Time>,
+    /// A CamelCase word saying why the job is in its phase (e.g. `Failed`, `Timeout`,
+    /// `ChildDeleted`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// Why the job is in its phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// When the application started.
+    /// When the current attempt started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt_start_time: Option<Time>,
+    /// When the next attempt starts (`Retrying`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_time: Option<Time>,
+    /// When the first attempt started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<Time>,
-    /// When it finished.
+    /// When the job finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completion_time: Option<Time>,
-    /// `Valid` and friends.
+    /// `Valid`, and `Succeeded` once finished.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(schema_with = "conditions_schema")]
     pub conditions: Vec<Condition>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -17,7 +17,7 @@ pub use pod::{
     MAIN_CONTAINER, MAIN_CONTAINER_ANNOTATION, START_GRACE, main_container_name, pod_state,
 };
 pub use rules::{lookup_path, rules_state};
-pub use spark::spark_application_state;
+pub use spark::{SparkDetails, spark_application_details, spark_application_state};
 
 use jiff::Timestamp;
 use serde_json::Value;

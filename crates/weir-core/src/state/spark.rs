@@ -21,6 +21,9 @@
 //! (`SUBMISSION_FAILED` → `SubmissionFailed`), so it can serve as a condition reason; the
 //! message is `status.applicationState.errorMessage`.
 
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
 use serde_json::Value;
 
 use super::{ChildPhase, ChildState};
@@ -50,6 +53,61 @@ pub fn spark_application_state(obj: &Value) -> ChildState {
         .and_then(Value::as_str)
         .and_then(|t| t.parse().ok());
     out
+}
+
+/// What spark-operator reports about an application beyond its state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SparkDetails {
+    /// `status.applicationState.state`, as is.
+    pub state: Option<String>,
+    /// `status.sparkApplicationId`.
+    pub application_id: Option<String>,
+    /// `status.driverInfo.podName`.
+    pub driver_pod: Option<String>,
+    /// `status.executorState` counted by state.
+    pub executors: BTreeMap<String, u32>,
+    /// `status.submissionAttempts`.
+    pub submission_attempts: Option<i64>,
+    /// `status.executionAttempts`.
+    pub execution_attempts: Option<i64>,
+    /// `status.lastSubmissionAttemptTime`.
+    pub submitted_at: Option<Timestamp>,
+    /// `status.terminationTime`.
+    pub terminated_at: Option<Timestamp>,
+}
+
+/// Reads [`SparkDetails`]; fields of the wrong type are left out.
+pub fn spark_application_details(obj: &Value) -> SparkDetails {
+    let status = obj.get("status");
+    let text = |ptr: &str| {
+        status
+            .and_then(|s| s.pointer(ptr))
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+    };
+    let time = |ptr: &str| text(ptr).and_then(|t| t.parse().ok());
+    let int = |key: &str| status.and_then(|s| s.get(key)).and_then(Value::as_i64);
+    let mut executors = BTreeMap::new();
+    if let Some(m) = status
+        .and_then(|s| s.get("executorState"))
+        .and_then(Value::as_object)
+    {
+        for state in m.values().filter_map(Value::as_str) {
+            *executors.entry(state.to_string()).or_insert(0) += 1;
+        }
+    }
+    SparkDetails {
+        state: text("/applicationState/state"),
+        application_id: text("/sparkApplicationId"),
+        driver_pod: text("/driverInfo/podName"),
+        executors,
+        submission_attempts: int("submissionAttempts"),
+        execution_attempts: int("executionAttempts"),
+        submitted_at: time("/lastSubmissionAttemptTime"),
+        terminated_at: time("/terminationTime"),
+    }
 }
 
 /// `SUBMISSION_FAILED` → `SubmissionFailed`; characters other than ASCII letters and digits
@@ -148,6 +206,38 @@ mod tests {
             assert_eq!(got.phase, phase, "{obj}");
             assert_eq!(got.started_at, None, "{obj}");
         }
+    }
+
+    #[test]
+    fn details_count_executors_and_read_the_driver_and_attempts() {
+        let obj = json!({"status": {
+            "applicationState": {"state": "RUNNING"},
+            "sparkApplicationId": "spark-123",
+            "driverInfo": {"podName": "load-1-driver"},
+            "executorState": {"e1": "RUNNING", "e2": "RUNNING", "e3": "FAILED", "e4": 7},
+            "submissionAttempts": 2,
+            "executionAttempts": 1,
+            "lastSubmissionAttemptTime": "2025-01-02T03:04:05Z",
+            "terminationTime": "",
+        }});
+        let d = spark_application_details(&obj);
+        assert_eq!(d.state.as_deref(), Some("RUNNING"));
+        assert_eq!(d.application_id.as_deref(), Some("spark-123"));
+        assert_eq!(d.driver_pod.as_deref(), Some("load-1-driver"));
+        assert_eq!(
+            d.executors,
+            BTreeMap::from([("FAILED".into(), 1), ("RUNNING".into(), 2)])
+        );
+        assert_eq!(
+            (d.submission_attempts, d.execution_attempts),
+            (Some(2), Some(1))
+        );
+        assert_eq!(d.submitted_at, "2025-01-02T03:04:05Z".parse().ok());
+        assert_eq!(d.terminated_at, None);
+        assert_eq!(
+            spark_application_details(&json!(null)),
+            SparkDetails::default()
+        );
     }
 
     #[test]

@@ -16,4 +16,5 @@ mod plan_rerun;
 mod plan_time;
 mod render_context;
 mod standalone;
+mod standalone_attempts;
 mod state;

@@ -63,6 +63,7 @@ fn a_standalone_dbt_run_is_a_job_owned_by_it() {
     let input = StandaloneInput {
         kind: Standalone::DbtRun,
         name: "nightly",
+        attempt: 2,
         namespace: "ns",
         uid: "uid-1",
         start_time: None,
@@ -78,7 +79,16 @@ fn a_standalone_dbt_run_is_a_job_owned_by_it() {
         (owner.kind.as_str(), owner.uid.as_str()),
         ("DbtRun", "uid-1")
     );
-    assert_eq!(job.metadata.name.as_deref(), Some("nightly"));
+    assert_eq!(
+        job.metadata.name.as_deref(),
+        Some("nightly-2"),
+        "one name per attempt"
+    );
+    let labels = job.metadata.labels.unwrap_or_default();
+    assert_eq!(
+        labels.get("weir.dev/attempt").map(String::as_str),
+        Some("2")
+    );
 }
 
 #[test]
@@ -93,6 +103,7 @@ fn a_standalone_template_from_a_missing_config_map_key_is_not_found() {
     let input = StandaloneInput {
         kind: Standalone::SparkJob,
         name: "s",
+        attempt: 1,
         namespace: "ns",
         uid: PREVIEW_UID,
         start_time: None,

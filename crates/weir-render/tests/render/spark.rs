@@ -100,6 +100,18 @@ fn monitoring_uses_the_jmx_javaagent() {
 }
 
 #[test]
+fn monitoring_honours_its_flags() {
+    let mut ctx = common::spark_batch();
+    ctx.job["monitoring"] = json!({"exposeDriverMetrics": true, "exposeExecutorMetrics": false,
+                                   "jmxExporterJar": "/jmx.jar"});
+    let app = render(&ctx);
+    let monitoring = &app["spec"]["monitoring"];
+    assert_eq!(monitoring["exposeDriverMetrics"], true);
+    assert_eq!(monitoring["exposeExecutorMetrics"], false);
+    assert_eq!(monitoring["prometheus"]["jmxExporterJar"], "/jmx.jar");
+}
+
+#[test]
 fn defaults_for_a_minimal_spark_job() {
     let mut ctx = common::spark_batch();
     ctx.envs.clear();

@@ -27,6 +27,7 @@ pub(crate) fn standalone_input<'r>(r: &'r Resource<'_>) -> Option<StandaloneInpu
     Some(StandaloneInput {
         kind,
         name: r.name(),
+        attempt: 1,
         namespace: r.namespace(),
         uid: PREVIEW_UID,
         start_time: Some(PREVIEW_START_TIME),
