@@ -58,6 +58,9 @@ known_reasons! {
         ChildMissing,
         /// The child was deleted while it ran.
         ChildDeleted,
+        /// The API server refused to create the child: an invalid manifest, a kind it does
+        /// not serve, a cluster-scoped kind the controller may not create, no permission.
+        CreateRefused,
         /// The attempt ran longer than the step's `timeout`.
         Timeout,
         /// The run ran longer than its `timeout`; the step was stopped with it.

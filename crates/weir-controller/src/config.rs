@@ -27,6 +27,9 @@ pub struct Config {
     /// Also record the high-volume Normal events of every run (`Started`, `Succeeded`);
     /// Warnings and rare Normal events (Cancelled, Queued, Rerun) are always recorded.
     pub normal_events: bool,
+    /// Let `resource:` steps create cluster-scoped kinds (they get no ownerReference: only
+    /// their step's delete policy removes them). Off: such a step fails with a clear reason.
+    pub allow_cluster_scoped: bool,
     /// How long a status change nobody waits for (steps started, a step succeeded while the
     /// run goes on, run counters) may wait to share one write with the next change. A run's
     /// end, a failure, a retry, a queue or an error is written at once. Zero writes every
@@ -77,6 +80,7 @@ impl Default for Config {
             webhook: None,
             leader_election: None,
             normal_events: false,
+            allow_cluster_scoped: false,
             status_batch: Duration::from_secs(5),
         }
     }

@@ -47,6 +47,11 @@ pub enum Error {
     /// A child's kind is not served by the API server.
     #[error("kind {0} is not served by the API server")]
     UnknownKind(String),
+    /// A child's kind is cluster-scoped, and those are not allowed.
+    #[error(
+        "kind {0} is cluster-scoped: a run's children are namespaced unless the controller runs with --allow-cluster-scoped-kinds"
+    )]
+    ClusterScoped(String),
     /// Deleting an expired or surplus run failed.
     #[error("delete run {name}: {source}")]
     DeleteRun {
@@ -94,6 +99,7 @@ impl Error {
             Error::PatchStatus { .. } => "PatchStatus",
             Error::Read { .. } => "Read",
             Error::UnknownKind(_) => "UnknownKind",
+            Error::ClusterScoped(_) => "ClusterScoped",
             Error::DeleteRun { .. } => "DeleteRun",
             Error::CreateRun { .. } => "CreateRun",
             Error::MissingField(_) => "MissingField",

@@ -51,6 +51,44 @@ impl Applied {
     }
 }
 
+/// Per owner (a run's or a standalone object's uid), in memory: the children whose create
+/// the API server refused, with why. The next reconcile hands them to the planner, which
+/// fails the attempt with reason `CreateRefused` (see `apply::is_refusal`). After a
+/// restart the create is tried again and refused again, so nothing is lost.
+#[derive(Default)]
+pub(crate) struct Refused(
+    std::sync::Mutex<std::collections::HashMap<String, std::collections::BTreeMap<String, String>>>,
+);
+
+impl Refused {
+    pub(crate) fn record(&self, owner: &str, child: &str, why: String) {
+        if let Ok(mut m) = self.0.lock() {
+            if m.len() >= 4096 {
+                m.clear();
+            }
+            m.entry(owner.to_string())
+                .or_default()
+                .insert(child.to_string(), why);
+        }
+    }
+
+    /// The owner's refused children.
+    pub(crate) fn of(&self, owner: &str) -> std::collections::BTreeMap<String, String> {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|m| m.get(owner).cloned())
+            .unwrap_or_default()
+    }
+
+    /// The owner finished or is gone.
+    pub(crate) fn forget(&self, owner: &str) {
+        if let Ok(mut m) = self.0.lock() {
+            m.remove(owner);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -164,7 +164,12 @@ async fn other_children(
         if st.children.is_empty() || st.phase.is_finished() && status.phase != RunPhase::Cancelled {
             continue;
         }
-        let api = kinds.api(client, ns, &av, &kind).await?;
+        let api = match kinds.api(client, ns, &av, &kind).await {
+            Ok(api) => api,
+            // Never created (its create was refused, and the run says so): nothing to read.
+            Err(e) if crate::apply::is_refusal(&e) => continue,
+            Err(e) => return Err(e),
+        };
         for name in &st.children {
             match api.get_opt(name).await {
                 Ok(Some(obj)) => {

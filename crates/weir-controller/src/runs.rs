@@ -22,7 +22,7 @@ use crate::apply::{self, Kinds};
 use crate::child_watch::ChildWatches;
 use crate::context::{self, Ctx, Env, instrumented};
 use crate::error::{Error, is_too_large};
-use crate::expectations::Applied;
+use crate::expectations::{Applied, Refused};
 use crate::health::Synced;
 use crate::metrics::Pending;
 use crate::observe::{self, Caches};
@@ -42,6 +42,8 @@ pub(crate) struct RunState {
     batch: Arc<Batch>,
     /// Children applied but perhaps not in the cache yet.
     applied: Arc<Applied>,
+    /// Children whose create the API server refused, with why.
+    refused: Arc<Refused>,
     /// Whether each cache has applied its initial list (reconciles wait for all of them).
     synced: Vec<Synced>,
     /// False once this replica lost its lease: then nothing is flushed on the way out.
@@ -58,6 +60,7 @@ pub(crate) fn controller(env: &Env) -> impl Stream<Item = ()> + use<> {
     let (client, ns) = (&env.client, &env.config.namespace);
     let pending = Pending::<PipelineRun>::new(&env.metrics, "pipelinerun");
     let (batch, applied) = (Arc::new(Batch::default()), Arc::new(Applied::default()));
+    let refused = Arc::new(Refused::default());
     let children = watcher::Config::default().labels(labels::RUN);
     let jobs = cache(
         scoped::<Job>(client, ns),
@@ -92,7 +95,12 @@ pub(crate) fn controller(env: &Env) -> impl Stream<Item = ()> + use<> {
             p.add(ObjectRef::new(run).within(&ns));
         }
     });
-    let (b, a, p) = (batch.clone(), applied.clone(), pending.clone());
+    let (b, a, p, f) = (
+        batch.clone(),
+        applied.clone(),
+        pending.clone(),
+        refused.clone(),
+    );
     let run_stream = runs
         .events
         // A deleted run is never reconciled again: forget what memory holds about it.
@@ -101,6 +109,7 @@ pub(crate) fn controller(env: &Env) -> impl Stream<Item = ()> + use<> {
                 let uid = r.uid().unwrap_or_default();
                 b.forget(&uid);
                 a.forget(&uid);
+                f.forget(&uid);
                 p.done(&ObjectRef::from_obj(r));
             }
         })
@@ -122,11 +131,12 @@ pub(crate) fn controller(env: &Env) -> impl Stream<Item = ()> + use<> {
             pods: pods.store,
         },
         renderer: Renderer::new(),
-        kinds: Kinds::default(),
+        kinds: Kinds::new(env.config.allow_cluster_scoped),
         wake: wake.clone(),
         pending: pending.clone(),
         batch,
         applied,
+        refused,
         synced,
         leads: env.leadership.leads.clone(),
         flushing: AtomicBool::new(false),
@@ -258,9 +268,13 @@ async fn reconcile_run(run: Arc<PipelineRun>, ctx: Ctx<RunState>) -> Result<Acti
     st.child_watches
         .follow(&ctx.client, &st.kinds, &run, &plan)
         .await;
-    apply_children(&ctx, &run, &ns, &plan).await?;
+    let refused = apply_children(&ctx, &run, &ns, &plan).await?;
     // 4. status
     let deferred = write_status(&ctx, &run, &plan, now).await?;
+    if refused {
+        // The next plan fails the refused children's attempts.
+        return Ok(Action::requeue(Duration::from_millis(100)));
+    }
 
     tracing::debug!(run = %run.name_any(), phase = plan.status.phase.as_str(), applied = plan.apply.len(), deleted = plan.delete.len(), "reconciled");
     let requeue = match (plan.requeue_after, deferred) {
@@ -294,26 +308,38 @@ async fn dereference<'a>(
         siblings: observe::siblings(&st.caches, run, ns),
         children: observe::children(&st.caches, &ctx.client, &st.kinds, run, ns, now).await?,
         config_templates: observe::config_templates(&ctx.client, spec, ns).await?,
+        refused: st.refused.of(&uid(run)),
         now,
     })
 }
 
 /// Applies and deletes children, except what this controller applied moments ago and the
 /// cache has not shown yet: a plan made from a status whose write was deferred starts
-/// those steps again, and would otherwise apply their children a second time.
+/// those steps again, and would otherwise apply their children a second time. A child the
+/// API server refuses is remembered with why (the next plan fails its attempt); returns
+/// whether there was one.
 async fn apply_children(
     ctx: &Ctx<RunState>,
     run: &PipelineRun,
     ns: &str,
     plan: &Plan,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let (st, uid) = (&ctx.inner, uid(run));
+    let mut refused = false;
     for m in &plan.apply {
         if st.applied.recently(&uid, m.name()) {
             continue;
         }
         ctx.fence.check()?;
-        apply::apply(&ctx.client, &st.kinds, ns, m).await?;
+        match apply::apply(&ctx.client, &st.kinds, ns, m).await {
+            Err(e) if apply::is_refusal(&e) => {
+                tracing::warn!(run = %run.name_any(), child = %m.name(), error = %e, "the API server refused a child");
+                st.refused.record(&uid, m.name(), e.to_string());
+                refused = true;
+                continue;
+            }
+            other => other?,
+        }
         tracing::debug!(run = %run.name_any(), child = %m.name(), "applied child");
         st.applied.record(&uid, m.name());
     }
@@ -322,7 +348,7 @@ async fn apply_children(
         apply::delete(&ctx.client, &st.kinds, ns, d).await?;
         tracing::debug!(run = %run.name_any(), child = %d.name, "deleted child");
     }
-    Ok(())
+    Ok(refused)
 }
 
 /// Writes the plan's status when it changed: at once when someone waits for the change
@@ -363,6 +389,7 @@ async fn write_status(
     st.batch.written(&uid, finished, run.resource_version());
     if finished {
         st.applied.forget(&uid);
+        st.refused.forget(&uid);
     }
     written(ctx, run, &old, plan).await;
     Ok(None)

@@ -19,6 +19,7 @@ use weir_render::Renderer;
 use crate::apply::{self, Kinds};
 use crate::context::{self, Ctx, Env, instrumented};
 use crate::error::Error;
+use crate::expectations::Refused;
 use crate::health::Synced;
 use crate::observe;
 use crate::standalone_kinds::{Kind, child_api, read_child};
@@ -31,6 +32,8 @@ pub(crate) struct StandaloneState {
     kinds: Kinds,
     /// When each object's status was last written.
     batch: Batch,
+    /// Children whose create the API server refused, with why.
+    refused: Refused,
     synced: Vec<Synced>,
 }
 
@@ -43,8 +46,9 @@ pub(crate) fn controller<K: Kind>(env: &Env) -> impl Stream<Item = ()> + use<K> 
     env.ready_when_synced(K::CONTROLLER, synced.clone());
     let ctx = env.shared(StandaloneState {
         renderer: Renderer::new(),
-        kinds: Kinds::default(),
+        kinds: Kinds::new(env.config.allow_cluster_scoped),
         batch: Batch::default(),
+        refused: Refused::default(),
         synced,
     });
     let config = watcher::Config::default().labels(&format!("{}=weir", labels::MANAGED_BY));
@@ -110,6 +114,7 @@ async fn reconcile_one<K: Kind>(obj: Arc<K>, ctx: Ctx<StandaloneState>) -> Resul
         Some(c) => read_child::<K>(&ctx.client, &st.kinds, &ns, c, now).await?,
         None => None,
     };
+    let refused = st.refused.of(&uid);
     let observed = StandaloneObserved {
         input: StandaloneInput {
             kind: K::STANDALONE,
@@ -125,6 +130,11 @@ async fn reconcile_one<K: Kind>(obj: Arc<K>, ctx: Ctx<StandaloneState>) -> Resul
         retries: obj.retries(),
         timeout: obj.timeout(),
         child_seen: K::child_seen(&status),
+        refused: attempts
+            .child
+            .as_ref()
+            .and_then(|c| refused.get(c))
+            .map(String::as_str),
         attempts,
         child: child.as_ref().map(|(c, _)| c.clone()),
         config_templates: &texts,
@@ -139,15 +149,14 @@ async fn reconcile_one<K: Kind>(obj: Arc<K>, ctx: Ctx<StandaloneState>) -> Resul
     write_status::<K>(&ctx, &obj, &status, &new, &plan).await?;
     if let Some(m) = &plan.apply {
         ctx.fence.check()?;
-        if let Err(e) = apply::apply(&ctx.client, &st.kinds, &ns, m).await {
-            let text = format!("could not create {}: {e}", m.name());
-            let event = weir_core::Event {
-                warning: true,
-                reason: weir_api::reason::EventReason::StepFailed,
-                message: text,
-            };
-            crate::events::publish(&ctx.recorder, &*obj, "Create", &[&event]).await;
-            return Err(e);
+        match apply::apply(&ctx.client, &st.kinds, &ns, m).await {
+            Err(e) if apply::is_refusal(&e) => {
+                // The next plan fails the attempt with why.
+                tracing::warn!(name = %name, child = %m.name(), error = %e, "the API server refused a child");
+                st.refused.record(&uid, m.name(), e.to_string());
+                return Ok(Action::requeue(Duration::from_millis(100)));
+            }
+            other => other?,
         }
         tracing::info!(kind = K::STANDALONE.name(), name = %name, child = %m.name(), "created an attempt's child");
     }
@@ -184,6 +193,9 @@ async fn write_status<K: Kind>(
     ctx.inner
         .batch
         .written(&uid, finished, obj.resource_version());
+    if finished {
+        ctx.inner.refused.forget(&uid);
+    }
     let normal = ctx.config.normal_events;
     let events: Vec<&weir_core::Event> = plan
         .events

@@ -75,6 +75,8 @@ pub struct StandaloneObserved<'a> {
     /// The status shows the current attempt's child was observed before (e.g. it recorded
     /// the SparkApplication's state): if it is gone now, it was deleted.
     pub child_seen: bool,
+    /// Why the API server refused to create the current attempt's child, if it did.
+    pub refused: Option<&'a str>,
     /// ConfigMap template texts by (ConfigMap, key).
     pub config_templates: &'a BTreeMap<(String, String), String>,
     /// The renderer.
@@ -211,6 +213,10 @@ impl StepEnv for Env<'_, '_> {
     }
     fn child(&self, name: &str) -> Option<&ObservedChild> {
         self.child.as_ref().filter(|c| c.name == name)
+    }
+    fn refused(&self, name: &str) -> Option<&str> {
+        let current = self.o.attempts.child.as_deref() == Some(name);
+        self.o.refused.filter(|_| current)
     }
     fn render(&self, child: &ChildSpec<'_>) -> Result<Manifest, RenderFailure> {
         let input = StandaloneInput {

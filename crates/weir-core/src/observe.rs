@@ -24,6 +24,9 @@ pub struct Observed<'a> {
     /// Texts of the ConfigMap keys the spec's templates refer to, by (ConfigMap, key).
     /// A missing entry means the ConfigMap or key does not exist.
     pub config_templates: BTreeMap<(String, String), String>,
+    /// Children the API server refused to create, by name, with why (kept by the
+    /// controller in memory: after a restart the create is tried, and refused, again).
+    pub refused: BTreeMap<String, String>,
     /// The time of this reconcile; the planner never reads a clock.
     pub now: Timestamp,
 }

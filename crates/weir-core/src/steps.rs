@@ -134,6 +134,8 @@ pub(crate) trait StepEnv {
     fn now(&self) -> Timestamp;
     /// The observed child with this name.
     fn child(&self, name: &str) -> Option<&ObservedChild>;
+    /// Why the API server refused to create the child with this name, if it did.
+    fn refused(&self, name: &str) -> Option<&str>;
     /// Render the manifest for an attempt.
     fn render(&self, child: &ChildSpec<'_>) -> Result<Manifest, RenderFailure>;
     /// The deterministic name of an attempt's child.
@@ -165,6 +167,12 @@ pub(crate) fn observe(env: &mut dyn StepEnv, step: &Step, insts: &mut [Instance]
         };
         let since = inst.attempt_start.unwrap_or(now);
         let observed = env.child(&name).cloned();
+        if observed.is_none()
+            && let Some(why) = env.refused(&name).map(str::to_string)
+        {
+            fail(env, step, inst, WeirReason::CreateRefused.into(), why);
+            continue;
+        }
         match observed {
             None => {
                 let waited = elapsed_since(since, now);

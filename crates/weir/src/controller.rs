@@ -55,6 +55,11 @@ pub struct ControllerArgs {
     /// Also record every run's Started and Succeeded events (Warnings are always recorded).
     #[arg(long, env = "WEIR_NORMAL_EVENTS")]
     pub normal_events: bool,
+    /// Let `resource:` steps create cluster-scoped kinds (not garbage-collected with their
+    /// run: only the step's delete policy removes them). Without it such a step fails with
+    /// reason CreateRefused.
+    #[arg(long, env = "WEIR_ALLOW_CLUSTER_SCOPED_KINDS")]
+    pub allow_cluster_scoped_kinds: bool,
     /// How long a status change nobody waits for (steps started, a step succeeded while its
     /// run goes on) may wait to share one write with the next one, e.g. 5s, 500ms, 0s. A
     /// run's end, failures and retries are written at once. While the client waits for its
@@ -125,6 +130,7 @@ pub async fn controller(args: ControllerArgs) -> ExitCode {
             }),
         leader_election,
         normal_events: args.normal_events,
+        allow_cluster_scoped: args.allow_cluster_scoped_kinds,
         status_batch: args.status_batch_period,
         ..Default::default()
     };

@@ -19,6 +19,7 @@ mod jobs;
 mod kinds;
 mod objstore;
 mod operations;
+mod resource_steps;
 mod runs;
 mod schedule;
 mod spark;

@@ -337,7 +337,9 @@ pub struct ResourceStep {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FieldRule {
-    /// Dot-separated path into the object, e.g. `status.applicationState.state`.
+    /// Dot-separated path into the object, e.g. `status.applicationState.state`; numbers
+    /// index arrays, and `name[key=value]` picks an array element by a field, e.g.
+    /// `status.conditions[type=Available].status`.
     pub path: String,
     /// Values that match.
     #[schemars(length(min = 1))]

@@ -465,6 +465,9 @@ impl StepEnv for Env<'_, '_, '_> {
     fn child(&self, name: &str) -> Option<&ObservedChild> {
         self.p.obs.children.iter().find(|c| c.name == name)
     }
+    fn refused(&self, name: &str) -> Option<&str> {
+        self.p.obs.refused.get(name).map(String::as_str)
+    }
     fn render(&self, child: &ChildSpec<'_>) -> Result<Manifest, RenderFailure> {
         self.r.child(child)
     }

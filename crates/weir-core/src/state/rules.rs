@@ -47,18 +47,32 @@ fn matches(obj: &Value, rule: &FieldRule) -> Option<String> {
 }
 
 /// Looks up a dot-separated path such as `status.conditions.0.type`: names index objects,
-/// numbers index arrays. Keys that contain dots cannot be addressed; no kind we know of
-/// puts state under such a key. An empty path or a missing step gives `None`.
+/// numbers index arrays, and `name[key=value]` picks the element of array `name` whose
+/// `key` is `value` (`status.conditions[type=Available].status`, the way conditions are
+/// read). Keys that contain dots or brackets cannot be addressed; no kind we know of puts
+/// state under such a key. An empty path or a missing step gives `None`.
 pub fn lookup_path<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
     if path.is_empty() {
         return None;
     }
-    path.split('.')
-        .try_fold(obj, |current, segment| match current {
-            Value::Object(map) => map.get(segment),
-            Value::Array(items) => items.get(segment.parse::<usize>().ok()?),
-            _ => None,
-        })
+    path.split('.').try_fold(obj, |current, segment| {
+        let (name, selector) = match segment.split_once('[') {
+            Some((name, rest)) => (name, Some(rest.strip_suffix(']')?.split_once('=')?)),
+            None => (segment, None),
+        };
+        let field = match current {
+            Value::Object(map) => map.get(name)?,
+            Value::Array(items) if selector.is_none() => items.get(name.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+        match selector {
+            None => Some(field),
+            Some((key, value)) => field
+                .as_array()?
+                .iter()
+                .find(|item| item.get(key).and_then(scalar_string).as_deref() == Some(value)),
+        }
+    })
 }
 
 /// Strings as they are, numbers and booleans in their JSON spelling (`3`, `1.5`, `true`).
@@ -108,6 +122,15 @@ mod tests {
             ("status.conditions.1.status", Some(json!("False"))),
             ("status.conditions.2.type", None),
             ("status.conditions.x.type", None),
+            (
+                "status.conditions[type=Finished].status",
+                Some(json!("False")),
+            ),
+            ("status.conditions[type=Ready].status", Some(json!("True"))),
+            ("status.conditions[type=Gone].status", None),
+            ("status.conditions[type].status", None),
+            ("status.conditions[type=Ready", None),
+            ("status.jobStatus[state=RUNNING]", None),
             ("status.conditions.-1.type", None),
             ("status.jobStatus.state.deeper", None),
             ("status.note", Some(json!(null))),

@@ -361,3 +361,31 @@ fn a_status_the_api_server_refused_becomes_a_small_failed_one() {
             .contains("request is too large")
     );
 }
+
+#[test]
+fn a_child_the_api_server_refuses_fails_its_attempt_with_the_reason_and_is_retried_per_policy() {
+    let mut spec = dag(&["a"]);
+    step_mut(&mut spec, "a").retries = Some(retries(1, "1s", 1));
+    let mut w = World::new(spec);
+    w.admit();
+    assert_eq!(applied(&w.reconcile()), ["r-a-1"]);
+    // The create was refused: the child does not exist, the controller says why.
+    let why = "CustomResourceDefinition widgets is cluster-scoped";
+    w.children.retain(|c| c.name != "r-a-1");
+    w.refused.insert("r-a-1".into(), why.into());
+    let p = w.reconcile();
+    let a = step(&p, "a");
+    assert_eq!(a.phase, StepPhase::Retrying);
+    assert_eq!(a.reason, Some(WeirReason::CreateRefused.into()));
+    assert_eq!(a.message.as_deref(), Some(why));
+    assert!(p.urgent);
+    w.advance(2);
+    let p = w.reconcile();
+    assert_eq!(applied(&p), ["r-a-2"], "the retry is a new child");
+    w.children.retain(|c| c.name != "r-a-2");
+    w.refused.insert("r-a-2".into(), why.into());
+    let p = w.reconcile();
+    assert_eq!(step(&p, "a").phase, StepPhase::Failed);
+    assert_eq!(p.status.phase, RunPhase::Failed);
+    assert!(reasons(&p).contains(&EventReason::StepFailed.as_str()));
+}

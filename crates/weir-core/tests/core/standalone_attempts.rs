@@ -58,6 +58,7 @@ fn plan(
             deleting: false,
         }),
         child_seen: seen,
+        refused: None,
         config_templates: &templates,
         renderer: shared_renderer(),
         now: at(now),

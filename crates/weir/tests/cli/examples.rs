@@ -45,6 +45,17 @@ const RENDERS: &[(&str, &[&str])] = &[
         "dbt-task.yaml",
         &["-f", "examples/dbt-task.yaml", "-p", "RUN_DATE=2024-05-01"],
     ),
+    (
+        "ml-train-serve.yaml",
+        &[
+            "-f",
+            "examples/ml-train-serve.yaml",
+            "-p",
+            "dataset=gs://weir-lake/marts/churn/2024-05-01/",
+            "--result",
+            r#"train={"model_uri": "models:/churn/7"}"#,
+        ],
+    ),
     ("spark-job.yaml", &["-f", "examples/spark-job.yaml"]),
     ("dbt-run.yaml", &["-f", "examples/dbt-run.yaml"]),
 ];
@@ -87,7 +98,7 @@ fn every_example_passes_check_on_its_own() {
 fn the_examples_directory_checks_clean_as_a_whole() {
     let out = weir(&["check", "-f", "examples/"]);
     assert_eq!((out.code, out.stderr.as_str()), (0, ""));
-    assert_eq!(out.stdout, "7 resources OK\n");
+    assert_eq!(out.stdout, "8 resources OK\n");
 }
 
 #[test]

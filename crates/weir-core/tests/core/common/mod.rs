@@ -156,6 +156,8 @@ pub struct World {
     pub children: Vec<ObservedChild>,
     /// ConfigMap templates by (ConfigMap, key).
     pub config_templates: BTreeMap<(String, String), String>,
+    /// Children the API server refused to create, with why.
+    pub refused: BTreeMap<String, String>,
     /// The time of the next reconcile.
     pub now: Timestamp,
     /// Every manifest ever applied, by child name (the first version).
@@ -181,6 +183,7 @@ impl World {
             siblings: Vec::new(),
             children: Vec::new(),
             config_templates: BTreeMap::new(),
+            refused: BTreeMap::new(),
             now: t0(),
             applied: BTreeMap::new(),
             events: Vec::new(),
@@ -197,6 +200,7 @@ impl World {
             siblings: self.siblings.clone(),
             children: self.children.clone(),
             config_templates: self.config_templates.clone(),
+            refused: self.refused.clone(),
             now: self.now,
         };
         plan(&obs, &self.renderer)
