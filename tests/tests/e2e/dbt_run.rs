@@ -104,18 +104,36 @@ async fn a_dbt_run_succeeds_with_its_docs_uri_and_fails_with_its_reason() {
 }
 
 #[tokio::test]
-async fn docs_destination_without_generate_docs_is_refused_naming_the_field() {
+async fn an_invalid_dbt_run_is_refused_naming_the_field() {
     let ns = TestNamespace::create("dbt-invalid").await;
     let _ctl = Controller::start(&ns).await;
+    // The API server refuses docsDestination without generateDocs (the CRD's rule).
+    let err = ns
+        .api::<DbtRun>()
+        .create(
+            &PostParams::default(),
+            &dbt_run(
+                "nodocs",
+                "  docsDestination: gs://docs/dbt\n  docsImage: weir-data:1",
+            ),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("docsDestination needs generateDocs: true"),
+        "{err}"
+    );
+    // What only weir checks: Valid=False, a Warning Event naming the field, nothing runs.
     create(
         &ns,
         &dbt_run(
-            "nodocs",
-            "  docsDestination: gs://docs/dbt\n  docsImage: weir-data:1",
+            "noimage",
+            "  generateDocs: true\n  docsDestination: gs://docs/dbt",
         ),
     )
     .await;
-    let r = wait::until(&ns.api::<DbtRun>(), "nodocs", MINUTE, "Valid=False", |r| {
+    let r = wait::until(&ns.api::<DbtRun>(), "noimage", MINUTE, "Valid=False", |r| {
         r.status.as_ref().is_some_and(|s| {
             s.conditions
                 .iter()
@@ -125,7 +143,11 @@ async fn docs_destination_without_generate_docs_is_refused_naming_the_field() {
     .await;
     let s = r.status.unwrap();
     let valid = s.conditions.iter().find(|c| c.type_ == "Valid").unwrap();
-    assert!(valid.message.contains("spec.docsDestination"), "{valid:?}");
+    assert!(valid.message.contains("spec.docsImage"), "{valid:?}");
+    assert_eq!(
+        (s.phase.as_deref(), s.reason.as_deref()),
+        (Some("Failed"), Some("InvalidSpec"))
+    );
     assert_eq!(s.job_name, None, "nothing runs");
     assert!(
         ns.api::<Job>()
@@ -152,7 +174,7 @@ async fn docs_destination_without_generate_docs_is_refused_naming_the_field() {
                     e.type_.as_deref() == Some("Warning")
                         && e.message
                             .as_deref()
-                            .is_some_and(|m| m.contains("spec.docsDestination"))
+                            .is_some_and(|m| m.contains("spec.docsImage"))
                 })
                 .then_some(())
         },

@@ -13,7 +13,10 @@ use super::pipeline::RetryPolicy;
 
 /// dbt commands run in one pod: optional `deps` and `seed`, the listed commands, then
 /// optionally `docs generate` with the docs bundled and uploaded.
-#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[x_kube(validation = Rule::new(
+    "!has(self.docsDestination) || (has(self.generateDocs) && self.generateDocs)"
+).message("docsDestination needs generateDocs: true"))]
 #[kube(
     group = "weir.dev",
     version = "v1alpha1",
