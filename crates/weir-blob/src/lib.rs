@@ -331,3 +331,47 @@ where
     .try_flatten()
     .boxed()
 }
+
+/// The Content-Type an object gets from its key's extension, so that a report or a docs
+/// site served straight from a bucket opens in a browser (`index.html` as `text/html`).
+/// Unknown extensions are `application/octet-stream`.
+pub fn content_type(key: &str) -> &'static str {
+    let ext = key
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "json" => "application/json",
+        "csv" => "text/csv; charset=utf-8",
+        "txt" | "log" => "text/plain; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "yaml" | "yml" => "application/yaml",
+        "parquet" => "application/vnd.apache.parquet",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod content_type_tests {
+    use super::content_type;
+
+    #[test]
+    fn reports_and_sites_open_in_a_browser() {
+        assert_eq!(
+            content_type("docs/dbt/index.html"),
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(content_type("a/b/REPORT.HTML"), "text/html; charset=utf-8");
+        assert_eq!(content_type("m/group-0.json"), "application/json");
+        assert_eq!(
+            content_type("raw/part-0.parquet"),
+            "application/vnd.apache.parquet"
+        );
+        assert_eq!(content_type("noext"), "application/octet-stream");
+        assert_eq!(content_type("dir.d/file"), "application/octet-stream");
+    }
+}

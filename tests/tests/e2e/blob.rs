@@ -153,3 +153,66 @@ async fn s3_listing_spans_pages() {
         .unwrap();
     assert_eq!(after, keys[4..]);
 }
+
+/// Objects get a Content-Type from their key's extension on both servers, so an HTML
+/// report or docs site served straight from a bucket opens in a browser.
+#[tokio::test]
+async fn uploads_carry_a_content_type_from_the_extension() {
+    let ep = objstore::endpoints();
+    let s3 = create_s3_bucket("ctype").await;
+    let gcs = create_gcs_bucket("ctype").await;
+    for (uri, options) in [
+        (format!("s3://{s3}/"), s3_options()),
+        (format!("gs://{gcs}/"), gcs_options()),
+    ] {
+        let store = open(&uri, &options).await;
+        store
+            .put("site/index.html", bytes::Bytes::from_static(b"<p>hi</p>"))
+            .await
+            .unwrap();
+        store
+            .put("site/data.bin", bytes::Bytes::from_static(b"\x00"))
+            .await
+            .unwrap();
+    }
+    let http = objstore::http();
+    let s3_type = |key: &str| {
+        let url = format!("{}/{s3}/{key}", ep.s3);
+        let http = http.clone();
+        // moto wants a request that names a key id; it does not check the signature.
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential={}/20260101/us-east-1/s3/aws4_request, \
+             SignedHeaders=host, Signature=0",
+            ep.s3_access_key_id
+        );
+        async move {
+            let r = http
+                .head(url)
+                .header("authorization", auth)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.headers()["content-type"].to_str().unwrap().to_string()
+        }
+    };
+    let gcs_type = |key: &str| {
+        let url = format!(
+            "{}/storage/v1/b/{gcs}/o/{}",
+            ep.gcs,
+            key.replace('/', "%2F")
+        );
+        let http = http.clone();
+        async move {
+            let meta: serde_json::Value = http.get(url).send().await.unwrap().json().await.unwrap();
+            meta["contentType"].as_str().unwrap_or_default().to_string()
+        }
+    };
+    assert_eq!(s3_type("site/index.html").await, "text/html; charset=utf-8");
+    assert_eq!(s3_type("site/data.bin").await, "application/octet-stream");
+    assert_eq!(
+        gcs_type("site/index.html").await,
+        "text/html; charset=utf-8"
+    );
+    assert_eq!(gcs_type("site/data.bin").await, "application/octet-stream");
+}

@@ -50,7 +50,7 @@ impl GcsUpload {
             .http
             .post(store.upload_url())
             .query(&[("uploadType", "resumable"), ("name", key)])
-            .json(&serde_json::json!({ "name": key }));
+            .json(&serde_json::json!({ "name": key, "contentType": crate::content_type(key) }));
         let response = store.send(key, request, &[]).await;
         let response = store.checked(key, response).await?;
         let url = response
@@ -131,7 +131,7 @@ impl Upload for GcsUpload {
                 .http
                 .post(store.upload_url())
                 .query(&[("uploadType", "media"), ("name", key.as_str())])
-                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .header(reqwest::header::CONTENT_TYPE, crate::content_type(&key))
                 .header("x-goog-hash", goog_hash(&self.crc32c))
                 .body(rest);
             let response = store.send(&key, request, &[]).await;
