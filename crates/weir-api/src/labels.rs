@@ -36,6 +36,9 @@ pub const OBJECT_ETAG: &str = "weir.dev/object-etag";
 pub const OBJECT_GENERATION: &str = "weir.dev/object-generation";
 /// See [`OBJECT_URI`].
 pub const OBJECT_TIME: &str = "weir.dev/object-time";
+/// Annotation: what identifies the object's bytes (its MD5, else etag, else generation),
+/// with its key the object's identity for a bucket trigger's state.
+pub const OBJECT_CONTENT: &str = "weir.dev/object-content";
 /// Annotation on a PipelineRun started by a schedule or a backfill: the start of its data
 /// interval, the scheduled time before [`SCHEDULED_AT`] (RFC 3339).
 pub const INTERVAL_START: &str = "weir.dev/interval-start";

@@ -14,6 +14,7 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, ResourceExt};
 use weir_api::v1alpha1::{Pipeline, PipelineRun};
+use weir_core::bucket;
 use weir_core::check::{CheckInputs, shared_renderer};
 use weir_core::pipeline::{PipelinePlan, RunSummary, needs_check, plan_pipeline_with};
 
@@ -169,7 +170,9 @@ fn summaries(runs: &Store<PipelineRun>, pipeline: &Pipeline, ns: &str) -> Vec<Ru
         .collect()
 }
 
-/// Deletes the finished runs past the history limits or their TTL.
+/// Deletes the finished runs past the history limits or their TTL, except runs started by
+/// an object their trigger's polling state does not account for yet (`bucket::deletable`:
+/// the next poll would start that object again); a later reconcile deletes them.
 async fn delete_runs(
     ctx: &Ctx<PipelineState>,
     pipeline: &Pipeline,
@@ -177,7 +180,17 @@ async fn delete_runs(
     plan: &PipelinePlan,
 ) -> Result<(), Error> {
     let api: Api<PipelineRun> = Api::namespaced(Client::clone(&ctx.client), ns);
+    let now = jiff::Timestamp::now();
     for run in &plan.delete_runs {
+        let cached = ctx.inner.runs.get(&ObjectRef::new(run).within(ns));
+        if let Some(r) = cached {
+            let notes = r.metadata.annotations.clone().unwrap_or_default();
+            let created = r.metadata.creation_timestamp.as_ref().map_or(now, |t| t.0);
+            if !bucket::deletable(&notes, &plan.status.buckets, created, now) {
+                tracing::debug!(run = %run, "kept until its object's trigger state records it");
+                continue;
+            }
+        }
         ctx.fence.check()?;
         match api.delete(run, &DeleteParams::background()).await {
             Err(e) if !is_not_found(&e) => {

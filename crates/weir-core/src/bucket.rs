@@ -159,6 +159,7 @@ pub fn object_run(
         (labels::OBJECT_KEY.to_owned(), object.key.clone()),
         (labels::OBJECT_SIZE.to_owned(), object.size.to_string()),
         (labels::OBJECT_TIME.to_owned(), object.modified.to_string()),
+        (labels::OBJECT_CONTENT.to_owned(), object.content.clone()),
     ]);
     if let Some(etag) = &object.etag {
         notes.insert(labels::OBJECT_ETAG.to_owned(), etag.clone());
@@ -176,6 +177,43 @@ pub fn run_name(pipeline: &str, trigger: &str, uri: &str, content: &str) -> Stri
     let hash = fnv1a(format!("{pipeline}\0{trigger}\0{uri}\0{content}").as_bytes());
     let prefix: String = pipeline.chars().take(40).collect();
     format!("{}-{hash:016x}", prefix.trim_end_matches('-'))
+}
+
+/// Whether a finished run may be deleted as far as its trigger's state goes: always, unless
+/// it was started by an object (e.g. through the webhook) that the polling state of its
+/// trigger in `states` does not account for yet. Deleting such a run before the next poll
+/// records its object would let that poll start the object's run a second time. Bounded:
+/// a run older than [`WINDOW`] (`created`) may go whatever the state says.
+pub fn deletable(
+    annotations: &BTreeMap<String, String>,
+    states: &[BucketTriggerStatus],
+    created: Timestamp,
+    now: Timestamp,
+) -> bool {
+    let get = |k: &str| annotations.get(k);
+    let (Some(trigger), Some(uri), Some(time), Some(content)) = (
+        get(labels::TRIGGER),
+        get(labels::OBJECT_URI),
+        get(labels::OBJECT_TIME).and_then(|t| t.parse::<Timestamp>().ok()),
+        get(labels::OBJECT_CONTENT),
+    ) else {
+        return true;
+    };
+    let Some(state) = states.iter().find(|s| &s.name == trigger) else {
+        // The trigger does not poll (or is gone): nothing could start the object again.
+        return true;
+    };
+    if sub(now, WINDOW) > created || time < state.floor.0 {
+        return true;
+    }
+    let key = get(labels::OBJECT_KEY).cloned().unwrap_or_else(|| {
+        uri.split_once("://")
+            .and_then(|(_, rest)| rest.split_once('/'))
+            .map(|(_, key)| key.to_owned())
+            .unwrap_or_default()
+    });
+    let hash = fnv1a(format!("{key}\0{content}").as_bytes());
+    unpack(&state.seen).contains(&hash)
 }
 
 /// `run.trigger` of a run started by a new object, from the run's annotations; `None` for
@@ -243,6 +281,54 @@ fn unpack(seen: &str) -> BTreeSet<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_whose_object_the_state_does_not_account_for_is_kept() {
+        let t = trigger();
+        let now: Timestamp = "2026-01-01T12:00:00Z".parse().unwrap();
+        let old: Timestamp = "2026-01-01T11:59:00Z".parse().unwrap();
+        let object = Listed {
+            key: "landing/a.csv".into(),
+            size: 1,
+            etag: None,
+            generation: None,
+            content: "md5".into(),
+            modified: old,
+        };
+        let run = object_run("p", &t, &object, "webhook");
+        let notes = run.metadata.annotations.clone().unwrap_or_default();
+        let empty = BucketTriggerStatus {
+            name: t.name.clone(),
+            uri: t.uri.clone(),
+            floor: Time(sub(old, WINDOW)),
+            seen: String::new(),
+            runs_started: 0,
+            last_object: None,
+            last_error: None,
+        };
+        assert!(
+            !deletable(&notes, std::slice::from_ref(&empty), now, now),
+            "not polled since"
+        );
+        let polled = plan_bucket(&t, Some(&empty), std::slice::from_ref(&object), now).state;
+        assert!(
+            deletable(&notes, &[polled], now, now),
+            "the poll recorded it"
+        );
+        assert!(
+            deletable(&notes, &[], now, now),
+            "no polling state: nothing to repeat"
+        );
+        let later = now + jiff::SignedDuration::from_secs(3601);
+        assert!(
+            deletable(&notes, &[empty], now, later),
+            "bounded by the window"
+        );
+        assert!(
+            deletable(&BTreeMap::new(), &[], now, now),
+            "runs started otherwise"
+        );
+    }
 
     fn trigger() -> BucketTrigger {
         BucketTrigger {
