@@ -100,8 +100,9 @@ bench: ## the benchmarks behind BENCHMARKS.md (templates; the run engine on a fr
 	bench/render.sh
 	bench/controller.sh
 
-bench-peers: ## build the benchmark peers (rclone) from their pinned Go modules, cached in ~/.cache/weir/peers (not part of make test)
+bench-peers: ## build the benchmark peers (rclone, Argo's workflow-controller) from their pinned Go modules, cached in ~/.cache/weir/peers (not part of make test)
 	bench/peers/build.sh rclone
+	bench/peers/build.sh argo
 
 bench-transfer: bench-peers ## weir-data transfer against rclone copy, S3 → GCS on the loopback emulators (BENCHMARKS.md)
 	bench/transfer.sh
