@@ -73,7 +73,8 @@ for run_ms in ${WEIR_COMPARE_RUN_MS:-1000 30000}; do
       etcd=$(etcd_metrics || true)
       "$harness" run --system "$system" --workload "$workload" --runs "$(runs_for "$workload")" \
         --run-ms "$run_ms" --qps "$qps" --burst "$burst" --argo-bin "$argo_bin" \
-        --argo-crds "$argo_crds" ${etcd:+--etcd-metrics "$etcd"} --out "$out" >/dev/null
+        --argo-crds "$argo_crds" ${etcd:+--etcd-metrics "$etcd"} --out "$out" >/dev/null \
+        || echo "compare.sh: $system $workload ${run_ms}ms failed; see above" >&2
     done
   done
 done
