@@ -14,7 +14,7 @@ E2E_THREADS ?= 4
 CLUSTER := tests/cluster
 
 .PHONY: help cluster-build cluster-up cluster-down cluster-status cluster-logs \
-	objstore-up objstore-down unit e2e test lint demo crds bench bench-peers bench-transfer \
+	objstore-up objstore-down unit e2e test lint demo crds bench bench-peers bench-compare bench-transfer \
 	test-deps release-binary fuzz
 
 help: ## list the recipes
@@ -100,8 +100,12 @@ bench: ## the benchmarks behind BENCHMARKS.md (templates; the run engine on a fr
 	bench/render.sh
 	bench/controller.sh
 
-bench-peers: ## build the benchmark peers (rclone) from their pinned Go modules, cached in ~/.cache/weir/peers (not part of make test)
+bench-peers: ## build the benchmark peers (rclone, Argo's workflow-controller) from their pinned Go modules, cached in ~/.cache/weir/peers (not part of make test)
 	bench/peers/build.sh rclone
+	bench/peers/build.sh argo
+
+bench-compare: bench-peers ## weir side by side with Argo Workflows on fresh local clusters (BENCHMARKS.md; ARGS=--quick)
+	bench/compare.sh $(ARGS)
 
 bench-transfer: bench-peers ## weir-data transfer against rclone copy, S3 → GCS on the loopback emulators (BENCHMARKS.md)
 	bench/transfer.sh

@@ -7,14 +7,16 @@
 # cache lives outside the clone (WEIR_PEERS_CACHE, default ~/.cache/weir/peers), keyed by
 # the Go version, the peer's go.mod/go.sum and this script. A build happens in a temporary
 # directory and is renamed into place only when the binary is there, so an interrupted
-# build is never used. A second run costs a hash. Cold, rclone takes minutes on a busy
-# 2-core machine: run it niced, and not from `make test`.
+# build is never used. A second run costs a hash. Cold, each takes minutes on a busy 2-core
+# machine (Argo's workflow-controller ~5 min, 1.4 GB of modules): run it niced, and not from
+# `make test`.
 set -euo pipefail
 
-peer=${1:?usage: bench/peers/build.sh PEER (rclone)}
+peer=${1:?usage: bench/peers/build.sh PEER (rclone, argo)}
 case "$peer" in
   rclone) pkg=github.com/rclone/rclone ;;
-  *) echo "build.sh: unknown peer '$peer' (known: rclone)" >&2; exit 2 ;;
+  argo) pkg=github.com/argoproj/argo-workflows/v3/cmd/workflow-controller ;;
+  *) echo "build.sh: unknown peer '$peer' (known: rclone, argo)" >&2; exit 2 ;;
 esac
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

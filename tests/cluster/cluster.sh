@@ -12,7 +12,8 @@
 #
 # State lives in .cluster/ (gitignored): kwok/ is kwokctl's work dir (per-component pid
 # files, logs, PKI, etcd data), kubeconfig is the admin kubeconfig (system:masters).
-# WEIR_CLUSTER_BIN points at prebuilt binaries instead of running build.sh.
+# WEIR_CLUSTER_BIN points at prebuilt binaries instead of running build.sh;
+# WEIR_CLUSTER_EXTRA_STAGES names kwok Stage files appended after stages.yaml.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -130,6 +131,12 @@ options:
 ---
 EOF
   cat "$WEIR_ROOT/tests/cluster/stages.yaml" >>"$out"
+  # Extra Stages for one purpose (bench/compare.sh: Argo's pods), space-separated files.
+  local extra
+  for extra in ${WEIR_CLUSTER_EXTRA_STAGES:-}; do
+    printf -- '---\n' >>"$out"
+    cat "$extra" >>"$out"
+  done
   echo "$out"
 }
 
