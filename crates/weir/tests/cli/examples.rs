@@ -22,6 +22,8 @@ const RENDERS: &[(&str, &[&str])] = &[
         &[
             "-f",
             "examples/batch-pipeline.yaml",
+            "-f",
+            "examples/expectations.yaml",
             "-p",
             "uri=s3://landing/raw/2024/05/01/part-0.parquet",
             "--result",
@@ -87,7 +89,7 @@ fn every_example_passes_check_on_its_own() {
 fn the_examples_directory_checks_clean_as_a_whole() {
     let out = weir(&["check", "-f", "examples/"]);
     assert_eq!((out.code, out.stderr.as_str()), (0, ""));
-    assert_eq!(out.stdout, "7 resources OK\n");
+    assert_eq!(out.stdout, "8 resources OK\n");
 }
 
 #[test]
