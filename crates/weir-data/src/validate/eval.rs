@@ -355,6 +355,16 @@ pub fn type_name(dtype: &DataType) -> String {
         DataType::Boolean => "bool".to_owned(),
         DataType::Date => "datetime64[s]".to_owned(),
         DataType::Datetime(unit, _) => format!("datetime64[{unit}]"),
+        DataType::Int8 => "int8".to_owned(),
+        DataType::Int16 => "int16".to_owned(),
+        DataType::Int32 => "int32".to_owned(),
+        DataType::Int64 => "int64".to_owned(),
+        DataType::UInt8 => "uint8".to_owned(),
+        DataType::UInt16 => "uint16".to_owned(),
+        DataType::UInt32 => "uint32".to_owned(),
+        DataType::UInt64 => "uint64".to_owned(),
+        DataType::Float32 => "float32".to_owned(),
+        DataType::Float64 => "float64".to_owned(),
         other => other.to_string().to_lowercase(),
     }
 }

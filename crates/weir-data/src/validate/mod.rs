@@ -177,17 +177,7 @@ pub async fn run(args: &Args, options: &Options) -> Result<Outcome> {
         _ => data::Format::Parquet,
     });
     let files = data::resolve(&args.data, format, options, args.spool_dir.as_deref()).await?;
-    eprintln!(
-        "validate: {} {} file(s) from {}{}",
-        files.paths.len(),
-        files.format.name(),
-        args.data,
-        if files.downloaded > 0 {
-            format!(" ({} bytes spooled)", files.downloaded)
-        } else {
-            String::new()
-        }
-    );
+    let spooled = files.downloaded;
     let (file_count, format_name) = (files.paths.len(), files.format.name());
     let data_uri = args.data.clone();
     let suite_path = args.suite.clone();
@@ -221,7 +211,7 @@ pub async fn run(args: &Args, options: &Options) -> Result<Outcome> {
     if let Some(uri) = &report_uri {
         validation.report = Some(report::upload(&validation, uri, options).await?);
     }
-    eprintln!("{}", summary(&validation));
+    eprintln!("{}", summary(&validation, spooled));
     Ok(Outcome {
         json: validation.to_json(),
         termination: validation.termination_message(),
@@ -272,7 +262,7 @@ fn scan(files: &data::Files) -> PolarsResult<LazyFrame> {
 }
 
 /// One line for stderr.
-fn summary(v: &result::Validation) -> String {
+fn summary(v: &result::Validation, spooled: u64) -> String {
     let failed: Vec<&str> = v
         .results
         .iter()
@@ -280,13 +270,20 @@ fn summary(v: &result::Validation) -> String {
         .map(|r| r.expectation_config.kind.as_str())
         .collect();
     format!(
-        "validate: {} of {} expectations succeeded ({:.1}%, threshold {:.1}%) over {} rows in \
-         {:.2}s{}{}",
+        "validate: {} of {} expectations succeeded ({:.1}%, threshold {:.1}%) over {} rows of \
+         {} {} file(s){} in {:.2}s{}{}",
         v.statistics.successful_expectations,
         v.statistics.evaluated_expectations,
         v.success_fraction * 100.0,
         v.threshold * 100.0,
         v.data.rows,
+        v.data.files,
+        v.data.format,
+        if spooled > 0 {
+            format!(" ({spooled} bytes spooled)")
+        } else {
+            String::new()
+        },
         v.data.seconds,
         if failed.is_empty() {
             String::new()

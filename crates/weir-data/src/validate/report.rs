@@ -39,12 +39,13 @@ h1{font-size:20px;margin:0 0 4px}
 .stats div{border:1px solid #d0d7de;border-radius:6px;padding:8px 16px}
 .stats b{display:block;font-size:22px}
 table{border-collapse:collapse;width:100%}
-th,td{border:1px solid #d0d7de;padding:6px 8px;text-align:left;vertical-align:top}
+th,td{border:1px solid #d0d7de;padding:6px 8px;text-align:left;vertical-align:top;max-width:24em;overflow-wrap:anywhere}
 th{background:#f6f8fa}
 tr.fail td.status{background:#ffebe9;color:#cf222e;font-weight:600}
 tr.pass td.status{background:#dafbe1;color:#1a7f37;font-weight:600}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-code{font:12px ui-monospace,Menlo,monospace;word-break:break-all}
+td.num,td.status{white-space:nowrap}
+code{font:12px ui-monospace,Menlo,monospace}
 ";
 
 /// The page.
@@ -136,11 +137,20 @@ fn row(html: &mut String, n: usize, r: &ExpectationResult) {
     );
 }
 
-/// A value as a reader wants it: strings without quotes, the rest as JSON.
+/// Longest value shown in a cell; the JSON result has it whole.
+const MAX_CELL_CHARS: usize = 400;
+
+/// A value as a reader wants it: strings without quotes, lists joined with ", ", the rest
+/// as JSON; cut at [`MAX_CELL_CHARS`].
 fn plain(v: &Value) -> String {
-    match v {
+    let text = match v {
         Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(plain).collect::<Vec<_>>().join(", "),
         other => other.to_string(),
+    };
+    match text.char_indices().nth(MAX_CELL_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
     }
 }
 
