@@ -17,6 +17,7 @@ pub mod expect;
 pub mod kwargs;
 pub mod report;
 pub mod result;
+pub mod schema;
 pub mod suite;
 pub mod values;
 
@@ -233,8 +234,7 @@ fn run_checks(
     let mut lf = scan(files).map_err(data_err)?;
     let schema = lf.collect_schema().map_err(data_err)?;
     for (i, e) in expectations.iter().enumerate() {
-        expect::check_schema(i, e, &schema)
-            .map_err(|err| Error::InvalidSuite(err.in_file(suite_path)))?;
+        schema::check(i, e, &schema).map_err(|err| Error::InvalidSuite(err.in_file(suite_path)))?;
     }
     // polars reports some internal failures by panicking; one must not take the process
     // down without a line naming the data.
