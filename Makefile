@@ -50,16 +50,21 @@ unit: ## unit, property and golden tests of the workspace (no servers needed)
 e2e: test-deps ## end-to-end tests against the running cluster and object stores (make cluster-up objstore-up)
 	@$(CLUSTER)/cluster.sh status >/dev/null || { echo "e2e: the cluster is not up; run 'make cluster-up objstore-up' (or 'make test')" >&2; exit 1; }
 	cargo build -p weir -p weir-data
-	@# weir-data's tests against the object-store servers (ignored by `make unit`); the same
-	@# package selection as `unit`, so nothing is built twice.
-	cargo test --test data -- --ignored
+	@# weir-data's tests against the object-store servers, and validate's truth and browser
+	@# tests (ignored by `make unit`); the same package selection as `unit`, so nothing is
+	@# built twice. The truth tests' Python (pyarrow) comes from a pinned venv.
+	WEIR_TEST_PYTHON=$$(scripts/python-venv.sh crates/weir-data/tests/data/validate-requirements.txt validate)/bin/python \
+		cargo test --test data -- --ignored
 	cargo test -p weir-e2e -- --test-threads=$(E2E_THREADS)
 	@# Tests that disturb the whole cluster (API-server outage, a cluster-wide chart install) run alone.
 	cargo test -p weir-e2e -- --ignored --test-threads=1
 
-test-deps: ## install what the end-to-end tests need from Debian (prometheus) when missing
+test-deps: ## install what the end-to-end tests need from Debian (prometheus, chromium) when missing
 	@command -v prometheus >/dev/null || { echo "installing prometheus (Debian package)" >&2; \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; } >/dev/null; }
+	@# Headless Chromium renders validate's HTML report in its screenshot test.
+	@command -v chromium >/dev/null || { echo "installing chromium (Debian package)" >&2; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } >/dev/null; }
 
 test: ## everything: build, unit tests, then e2e against freshly started servers, which are always stopped
 	@$(CLUSTER)/build.sh >/dev/null

@@ -85,12 +85,19 @@ known_reasons! {
         Replaced,
         /// The run's status outgrew what the API server stores.
         StatusTooLarge,
+        /// `weir-data validate` found the data below its suite's threshold (the container
+        /// says so in its termination message): the same data fails the same way again.
+        ValidationFailed,
+        /// `weir-data validate` was given a suite that cannot run (bad YAML, unknown
+        /// expectation or column, unset variable).
+        InvalidSuite,
     }
 }
 
 impl WeirReason {
     /// Whether retrying cannot help: the same inputs fail the same way (a template, the
-    /// items, a result too large for the status).
+    /// items, a result too large for the status, data below its quality threshold, a suite
+    /// that cannot run).
     pub const fn never_retried(self) -> bool {
         matches!(
             self,
@@ -98,6 +105,8 @@ impl WeirReason {
                 | WeirReason::TemplateNotFound
                 | WeirReason::InvalidForEach
                 | WeirReason::ResultTooLarge
+                | WeirReason::ValidationFailed
+                | WeirReason::InvalidSuite
         )
     }
 }
@@ -274,10 +283,13 @@ mod tests {
                 "TemplateError",
                 "TemplateNotFound",
                 "InvalidForEach",
-                "ResultTooLarge"
+                "ResultTooLarge",
+                "ValidationFailed",
+                "InvalidSuite"
             ]
         );
         assert!(!StepReason::from("OOMKilled").never_retried());
+        assert!(!StepReason::from("Error").never_retried());
     }
 
     #[test]

@@ -40,6 +40,17 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A validation suite that cannot run (its message names the expectation and field).
+    #[error("invalid suite: {0}")]
+    InvalidSuite(crate::validate::SuiteError),
+    /// Data that cannot be read or scanned (not Parquet/CSV, schemas that differ).
+    #[error("cannot read the data at {uri}: {reason}")]
+    Data {
+        /// The `--data` URI.
+        uri: String,
+        /// Why.
+        reason: String,
+    },
     /// A command-line value that cannot work.
     #[error("{0}")]
     Usage(String),
@@ -66,6 +77,8 @@ impl Error {
             Error::UnsupportedParquet { .. } => "UnsupportedParquet",
             Error::ChecksumMismatch { .. } => "ChecksumMismatch",
             Error::LocalFile { .. } => "LocalFile",
+            Error::InvalidSuite(_) => "InvalidSuite",
+            Error::Data { .. } => "Data",
             Error::Usage(_) => "Usage",
             Error::ResultTooLarge(_) => "ResultTooLarge",
             Error::TerminationLog { .. } => "TerminationLog",

@@ -1,10 +1,12 @@
 //! weir-data: the data-plane steps that run inside step pods, from their own image, so the
 //! controller never touches data: `schema-groups` (Parquet files grouped by schema, from
-//! their footers alone), `transfer` (a streaming, checked, resumable copy between stores)
-//! and `dbt-docs` (dbt's docs site as one uploaded page).
+//! their footers alone), `transfer` (a streaming, checked, resumable copy between stores),
+//! `dbt-docs` (dbt's docs site as one uploaded page) and `validate` (a Great Expectations
+//! suite run with polars, with GE's result and an HTML report).
 //!
 //! Objects are reached only through weir-blob (`s3://`, `gs://`, `file://`). This crate must
-//! not depend on kube or polars, and must never read a whole Parquet file to learn its schema.
+//! not depend on kube; it is the only crate of the workspace that may use polars (for
+//! `validate` alone), and it must never read a whole Parquet file to learn its schema.
 
 pub mod dbt_docs;
 pub mod error;
@@ -20,5 +22,6 @@ pub mod schema_groups;
 #[cfg(feature = "testdata")]
 pub mod testdata;
 pub mod transfer;
+pub mod validate;
 
 pub use error::{Error, Result};

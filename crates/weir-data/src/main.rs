@@ -11,6 +11,7 @@ use weir_data::glob::Glob;
 use weir_data::output::{self, ManifestDir};
 use weir_data::schema_groups::{self, Config};
 use weir_data::transfer;
+use weir_data::validate;
 use weir_data::{Error, Result};
 
 /// weir's data-plane steps, run inside step pods.
@@ -62,6 +63,16 @@ enum Command {
     /// Bundle dbt's docs into one index.html (manifest and catalog inlined) and upload it.
     #[command(after_help = dbt_docs::HELP)]
     DbtDocs(dbt_docs::Args),
+    /// Run a Great Expectations suite over Parquet or CSV files; exit 3 below --threshold.
+    #[command(after_help = validate::HELP)]
+    Validate(validate::Args),
+}
+
+/// What a subcommand leaves: the result for stdout, the termination message, the exit code.
+struct Done {
+    stdout: String,
+    termination: String,
+    code: u8,
 }
 
 const SCHEMA_GROUPS_HELP: &str = "\
@@ -117,28 +128,60 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+    let (path, explicit) = match &cli.termination_log {
+        Some(path) => (path.clone(), true),
+        None => ("/dev/termination-log".to_owned(), false),
+    };
+    let done = match runtime.block_on(run(cli)) {
+        Ok(done) => done,
+        Err(Error::InvalidSuite(e)) => {
+            // A suite that cannot run fails the same way every time: its own exit code and
+            // reason, so a retry policy can tell it from a crash.
+            eprintln!("weir-data: invalid suite: {e}");
+            let message = serde_json::json!({
+                "reason": validate::INVALID_SUITE,
+                "message": e.to_string(),
+            });
+            let _ = output::write_termination_log(&path, explicit, &message.to_string());
+            return ExitCode::from(validate::EXIT_INVALID_SUITE);
+        }
         Err(e) => {
             eprintln!("weir-data: {e}");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
+    };
+    println!("{}", done.stdout);
+    if let Err(e) = output::write_termination_log(&path, explicit, &done.termination) {
+        eprintln!("weir-data: {e}");
+        return ExitCode::FAILURE;
     }
+    ExitCode::from(done.code)
 }
 
-async fn run(cli: Cli) -> Result<()> {
+async fn run(cli: Cli) -> Result<Done> {
     let options = cli.stores.options();
-    let result = match cli.command {
-        Command::SchemaGroups(args) => schema_groups(args, &options).await?,
-        Command::Transfer(args) => transfer::cli::run(args, &options).await?,
-        Command::DbtDocs(args) => dbt_docs::run(&args, &options).await?,
+    let plain = |result: String| Done {
+        termination: result.clone(),
+        stdout: result,
+        code: 0,
     };
-    println!("{result}");
-    let (path, explicit) = match &cli.termination_log {
-        Some(path) => (path.as_str(), true),
-        None => ("/dev/termination-log", false),
-    };
-    output::write_termination_log(path, explicit, &result)
+    Ok(match cli.command {
+        Command::SchemaGroups(args) => plain(schema_groups(args, &options).await?),
+        Command::Transfer(args) => plain(transfer::cli::run(args, &options).await?),
+        Command::DbtDocs(args) => plain(dbt_docs::run(&args, &options).await?),
+        Command::Validate(args) => {
+            let outcome = validate::run(&args, &options).await?;
+            Done {
+                stdout: outcome.json,
+                termination: outcome.termination,
+                code: if outcome.passed {
+                    0
+                } else {
+                    validate::EXIT_VALIDATION_FAILED
+                },
+            }
+        }
+    })
 }
 
 async fn schema_groups(args: SchemaGroupsArgs, options: &Options) -> Result<String> {

@@ -11,6 +11,8 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::core::v1::{ContainerStateTerminated, ContainerStatus, Pod, PodStatus};
 
+use weir_api::reason::WeirReason;
+
 use super::{ChildPhase, ChildState, join_messages, parse_termination_message};
 
 /// The conventional name of the container whose exit decides a step.
@@ -184,9 +186,35 @@ fn terminated(t: &ContainerStateTerminated, restart_policy: &str) -> ChildState 
         state.result = term.result;
         return state;
     }
+    let kubelet_reason = t.reason.as_deref().unwrap_or("Error");
+    // A plain non-zero exit may say why in its termination message (`weir-data validate`
+    // writes `{"reason": "ValidationFailed", …}`); the kubelet's own specific reasons
+    // (OOMKilled, …) always win.
+    let reason = match kubelet_reason {
+        "Error" => reason_in_message(t.message.as_deref()).unwrap_or(kubelet_reason),
+        other => other,
+    };
     ChildState::new(ChildPhase::Failed)
-        .reason(t.reason.as_deref().unwrap_or("Error"))
+        .reason(reason)
         .message(Some(detail))
+}
+
+/// The reasons a failed container may give in its termination message: weir-data's, for
+/// failures a retry cannot fix.
+const REPORTED_REASONS: &[WeirReason] = &[WeirReason::ValidationFailed, WeirReason::InvalidSuite];
+
+/// The `reason` of a termination message that is a JSON object naming one of
+/// [`REPORTED_REASONS`].
+fn reason_in_message(message: Option<&str>) -> Option<&'static str> {
+    let text = message?.trim();
+    if !text.starts_with('{') || text.len() > super::MAX_RESULT_BYTES {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let reason = WeirReason::known(value.get("reason")?.as_str()?)?;
+    REPORTED_REASONS
+        .contains(&reason)
+        .then_some(reason.as_str())
 }
 
 /// `exit code N: message`, or `exit code N` when the container left no message.

@@ -136,6 +136,45 @@ fn retry_on_retries_only_the_listed_reasons() {
     }
 }
 
+/// A data-quality failure (`weir-data validate` below its threshold, or a suite that cannot
+/// run) fails the same way on the same data: never retried, whatever `retryOn` says, while
+/// a crash of the same step still is.
+#[test]
+fn a_validation_failure_is_never_retried_but_a_crash_is() {
+    let cases = [
+        (vec![], "ValidationFailed", false),
+        (
+            vec!["Error".to_string(), "ValidationFailed".to_string()],
+            "ValidationFailed",
+            false,
+        ),
+        (vec![], "InvalidSuite", false),
+        (vec![], "Error", true),
+        (vec!["Error".to_string()], "Error", true),
+    ];
+    for (retry_on, reason, retried) in cases {
+        let mut spec = retrying_pipeline();
+        let mut policy = retries(2, "10s", 2);
+        policy.retry_on = retry_on.clone();
+        step_mut(&mut spec, "a").retries = Some(policy);
+        let mut w = World::new(spec);
+        w.admit();
+        w.reconcile();
+        w.fail("r-a-1", reason);
+        let p = w.reconcile();
+        let expect = if retried {
+            StepPhase::Retrying
+        } else {
+            StepPhase::Failed
+        };
+        assert_eq!(
+            step(&p, "a").phase,
+            expect,
+            "{reason} with retryOn {retry_on:?}"
+        );
+    }
+}
+
 #[test]
 fn a_retry_without_backoff_starts_in_the_same_reconcile() {
     let mut spec = dag(&["a"]);

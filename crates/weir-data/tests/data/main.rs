@@ -12,3 +12,6 @@ mod schema_groups;
 mod servers;
 mod transfer;
 mod transfer_servers;
+mod validate;
+mod validate_report;
+mod validate_truth;

@@ -19,6 +19,11 @@ pub struct Endpoints {
 /// From `WEIR_S3_ENDPOINT` / `WEIR_GCS_ENDPOINT`, else the `.cluster/objstore.env` that
 /// `objstore.sh up` writes at the root of the checkout.
 pub fn endpoints() -> Endpoints {
+    try_endpoints().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`endpoints`], or why there are none.
+pub fn try_endpoints() -> Result<Endpoints, String> {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cluster/objstore.env");
     let text = std::fs::read_to_string(&file).unwrap_or_default();
     let lookup = |key: &str| {
@@ -31,18 +36,18 @@ pub fn endpoints() -> Endpoints {
         })
     };
     let need = |key: &str| {
-        lookup(key).unwrap_or_else(|| {
-            panic!(
+        lookup(key).ok_or_else(|| {
+            format!(
                 "{key} is not set and not in {}: start the servers with `make objstore-up`",
                 file.display()
             )
         })
     };
-    Endpoints {
-        s3: need("WEIR_S3_ENDPOINT"),
+    Ok(Endpoints {
+        s3: need("WEIR_S3_ENDPOINT")?,
         s3_region: lookup("WEIR_S3_REGION").unwrap_or_else(|| "us-east-1".to_owned()),
-        gcs: need("WEIR_GCS_ENDPOINT"),
-    }
+        gcs: need("WEIR_GCS_ENDPOINT")?,
+    })
 }
 
 /// Options for both servers (moto takes any keys).
@@ -78,6 +83,26 @@ pub fn command(bin: &str) -> tokio::process::Command {
             "--gcs-anonymous",
         ])
         .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env_remove("AWS_PROFILE")
+        .env_remove("STORAGE_EMULATOR_HOST");
+    cmd
+}
+
+/// [`command`] for `std::process`.
+pub fn std_command(bin: &str) -> std::process::Command {
+    let ep = try_endpoints().ok();
+    let mut cmd = std::process::Command::new(bin);
+    if let Some(ep) = ep {
+        cmd.args(["--s3-endpoint", &ep.s3, "--s3-region", &ep.s3_region])
+            .args([
+                "--s3-path-style",
+                "--gcs-endpoint",
+                &ep.gcs,
+                "--gcs-anonymous",
+            ]);
+    }
+    cmd.env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env_remove("AWS_PROFILE")
         .env_remove("STORAGE_EMULATOR_HOST");

@@ -254,7 +254,7 @@ fn render_refuses_missing_params_unknown_steps_and_broken_pipelines() {
     fails_with(
         &out,
         &[
-            "examples/batch-pipeline.yaml:28: spec.params[0]: required parameter has no value and no default (set it with -p uri=VALUE)",
+            "examples/batch-pipeline.yaml:29: spec.params[0]: required parameter has no value and no default (set it with -p uri=VALUE)",
         ],
     );
     let out = weir_in(

@@ -22,6 +22,8 @@ const RENDERS: &[(&str, &[&str])] = &[
         &[
             "-f",
             "examples/batch-pipeline.yaml",
+            "-f",
+            "examples/expectations.yaml",
             "-p",
             "uri=s3://landing/raw/2024/05/01/part-0.parquet",
             "--result",
