@@ -100,7 +100,7 @@ fn every_example_passes_check_on_its_own() {
 fn the_examples_directory_checks_clean_as_a_whole() {
     let out = weir(&["check", "-f", "examples/"]);
     assert_eq!((out.code, out.stderr.as_str()), (0, ""));
-    assert_eq!(out.stdout, "8 resources OK\n");
+    assert_eq!(out.stdout, "9 resources OK\n");
 }
 
 #[test]
