@@ -111,7 +111,7 @@ async fn reconcile_one<K: Kind>(obj: Arc<K>, ctx: Ctx<StandaloneState>) -> Resul
     let templates: Vec<_> = obj.template().into_iter().collect();
     let texts = observe::config_templates_of(&ctx.client, &templates, &ns).await?;
     let child = match &attempts.child {
-        Some(c) => read_child::<K>(&ctx.client, &st.kinds, &ns, c, now).await?,
+        Some(c) => read_child::<K>(&ctx.client, &ns, c, now).await?,
         None => None,
     };
     let refused = st.refused.of(&uid);

@@ -21,7 +21,6 @@ use weir_core::standalone::Standalone;
 use weir_core::standalone_status as st;
 use weir_core::state::{job_state, spark_application_details, spark_application_state};
 
-use crate::apply::Kinds;
 use crate::error::Error;
 
 /// A standalone kind: an object whose attempts each own one child.
@@ -176,7 +175,6 @@ pub(crate) fn child_api(
 /// `None` when it does not exist.
 pub(crate) async fn read_child<K: Kind>(
     client: &Client,
-    _kinds: &Kinds,
     ns: &str,
     name: &str,
     now: Timestamp,
