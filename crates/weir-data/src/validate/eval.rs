@@ -3,7 +3,8 @@
 //! One pass computes every per-row count and every aggregate together (one `select` of
 //! sums over unexpected-row masks), so each column is read once however many expectations
 //! name it, and memory follows the columns read, not the rows. Uniqueness is a group-by per
-//! expectation (its memory follows the number of distinct values), and the sample of
+//! expectation, in several passes over hash partitions of the key when the data has more
+//! than [`UNIQUE_PASS_ROWS`] rows (so its memory is bounded too), and the sample of
 //! unexpected values is one more scan, stopped after [`SAMPLE`] rows, for each expectation
 //! that found any.
 
@@ -32,11 +33,13 @@ pub struct Observed {
     pub sample: Vec<Value>,
 }
 
-/// Evaluates every expectation over `lf` (whose schema is `schema`).
+/// Evaluates every expectation over `lf` (whose schema is `schema`); a uniqueness check runs
+/// in passes of about `pass_rows` rows ([`UNIQUE_PASS_ROWS`] in production).
 pub fn evaluate(
     lf: &LazyFrame,
     schema: &Schema,
     expectations: &[Expectation],
+    pass_rows: u64,
 ) -> PolarsResult<Vec<Observed>> {
     let mut exprs = vec![len().cast(DataType::UInt64).alias("rows")];
     for (i, e) in expectations.iter().enumerate() {
@@ -109,7 +112,7 @@ pub fn evaluate(
             Check::Unique { column, .. } => {
                 counted(&mut o);
                 let keep = col(column.as_str()).is_not_null();
-                duplicates(lf, &[column], keep, &mut o)?;
+                duplicates(lf, &[column], keep, rows.div_ceil(pass_rows.max(1)), &mut o)?;
             }
             Check::Compound {
                 columns, ignore, ..
@@ -117,7 +120,7 @@ pub fn evaluate(
                 counted(&mut o);
                 let keep = compound_keep(columns, *ignore);
                 let cols: Vec<&String> = columns.iter().collect();
-                duplicates(lf, &cols, keep, &mut o)?;
+                duplicates(lf, &cols, keep, rows.div_ceil(pass_rows.max(1)), &mut o)?;
             }
         }
         out.push(o);
@@ -287,38 +290,73 @@ fn compound_keep(columns: &[String], ignore: CompoundIgnore) -> Expr {
     }
 }
 
+/// Rows per pass of a uniqueness check. Above it the check runs in several passes, each
+/// over the rows whose key hashes to one partition, so one group-by holds about this many
+/// distinct keys at most: memory stays bounded as the data grows, for one more read of the
+/// key columns per pass.
+pub const UNIQUE_PASS_ROWS: u64 = 4_000_000;
+
 /// Counts the rows of duplicate groups (every row of a group with more than one), among the
-/// rows `keep` selects; the sample is the first duplicated values (or tuples), sorted. One
-/// group-by: its memory follows the distinct values, the result the duplicated ones.
+/// rows `keep` selects, in `passes` passes; the sample is the first duplicated values (or tuples), sorted.
+/// A duplicate's rows share a key, hence a partition: the partitions' counts add up, and the
+/// first [`SAMPLE`] of the partitions' first [`SAMPLE`] are the first overall.
 fn duplicates(
     lf: &LazyFrame,
     columns: &[&String],
     keep: Expr,
+    passes: u64,
     o: &mut Observed,
 ) -> PolarsResult<()> {
     let keys: Vec<Expr> = columns.iter().map(|c| col(c.as_str())).collect();
-    let groups = collect(
-        lf.clone()
-            .filter(keep)
-            .group_by(keys.clone())
-            .agg([len().cast(DataType::UInt64).alias("__weir_n")])
-            .filter(col("__weir_n").gt(lit(1u64))),
-    )?;
-    let rows = groups
-        .column("__weir_n")
-        .ok()
-        .and_then(|c| c.as_materialized_series().sum::<u64>().ok());
-    o.unexpected = Some(rows.unwrap_or(0));
-    if groups.height() > 0 {
-        let head = groups
-            .lazy()
-            .select(keys.clone())
-            .sort_by_exprs(keys, SortMultipleOptions::default())
-            .limit(SAMPLE)
-            .collect()?;
+    let passes = passes.max(1);
+    let mut unexpected = 0u64;
+    let mut heads = Vec::new();
+    for pass in 0..passes {
+        let rows_of_pass = if passes == 1 {
+            keep.clone()
+        } else {
+            keep.clone()
+                .and((partition_hash(&keys) % lit(passes)).eq(lit(pass)))
+        };
+        let groups = collect(
+            lf.clone()
+                .filter(rows_of_pass)
+                .group_by(keys.clone())
+                .agg([len().cast(DataType::UInt64).alias("__weir_n")])
+                .filter(col("__weir_n").gt(lit(1u64))),
+        )?;
+        unexpected += groups
+            .column("__weir_n")
+            .ok()
+            .and_then(|c| c.as_materialized_series().sum::<u64>().ok())
+            .unwrap_or(0);
+        if groups.height() > 0 {
+            heads.push(first_sorted(groups.lazy(), &keys)?.lazy());
+        }
+    }
+    o.unexpected = Some(unexpected);
+    if !heads.is_empty() {
+        let head = first_sorted(concat(heads, UnionArgs::default())?, &keys)?;
         o.sample = rows_as_json(&head, columns, columns.len() > 1);
     }
     Ok(())
+}
+
+/// The first [`SAMPLE`] rows of `keys`, sorted by them.
+fn first_sorted(lf: LazyFrame, keys: &[Expr]) -> PolarsResult<DataFrame> {
+    lf.select(keys.to_vec())
+        .sort_by_exprs(keys.to_vec(), SortMultipleOptions::default())
+        .limit(SAMPLE)
+        .collect()
+}
+
+/// A hash of the key columns (fixed seeds: the same key, the same partition), combined by
+/// xor for a compound key.
+fn partition_hash(keys: &[Expr]) -> Expr {
+    keys.iter()
+        .map(|k| k.clone().hash(0x5745_4952, 1, 2, 3))
+        .reduce(|a, b| a.xor(b))
+        .unwrap_or_else(|| lit(0u64))
 }
 
 /// Up to [`SAMPLE`] values of `columns` on the rows `mask` selects, in row order.
@@ -368,3 +406,7 @@ pub fn type_name(dtype: &DataType) -> String {
         other => other.to_string().to_lowercase(),
     }
 }
+
+#[cfg(test)]
+#[path = "eval_tests.rs"]
+mod tests;

@@ -239,7 +239,7 @@ fn run_checks(
     // polars reports some internal failures by panicking; one must not take the process
     // down without a line naming the data.
     let observed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        eval::evaluate(&lf, &schema, expectations)
+        eval::evaluate(&lf, &schema, expectations, eval::UNIQUE_PASS_ROWS)
     }))
     .map_err(|_| Error::Data {
         uri: data_uri.to_owned(),
