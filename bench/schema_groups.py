@@ -3,7 +3,8 @@ same Parquet footers (pyarrow.parquet.read_schema through pyarrow's S3FileSystem
 on the loopback S3 server (moto) of tests/cluster/objstore.sh.
 
     python bench/schema_groups.py --weir-data BIN --endpoint http://127.0.0.1:PORT \
-        --moto-pid PID --moto-log LOG [--files 10000] [--rounds 3] [--threads 32]
+        --moto-pid PID --moto-log LOG [--gofakes3-endpoint URL --gofakes3-pid PID]
+        [--files 10000] [--rounds 3] [--threads 32]
 
 1. writes N small Parquet files once (cached under ~/.cache/weir/bench-parquet-N), four
    schemas, among them the seed's all-null `price` as INT64 in some files and DOUBLE in
@@ -13,8 +14,10 @@ on the loopback S3 server (moto) of tests/cluster/objstore.sh.
    weir-data's default) as separate processes, and measures wall time, the client's CPU
    time, the S3 server's CPU time (from /proc/PID/stat) and the requests it served (from
    its access log), so a server-bound run shows;
-3. checks that both found the same groups (same work), then does the same on file:// (the
-   client's own cost, no server), and prints a Markdown table of the medians.
+3. checks that both found the same groups (same work), then does the same on gofakes3 when
+   given (a Go S3 server that serves requests concurrently, so that the server is not the
+   bottleneck as single-process moto is) and on file:// (the client's own cost, no server),
+   and prints a Markdown table of the medians.
 """
 
 import argparse
@@ -174,24 +177,35 @@ def bench(args):
     directory = pathlib.Path.home() / ".cache" / "weir" / f"bench-parquet-{args.files}"
     write_files(directory, args.files)
     upload(args.endpoint, directory, args.files)
+    if args.gofakes3_endpoint:
+        upload(args.gofakes3_endpoint, directory, args.files)
     env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
                NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
     manifest_dir = pathlib.Path(args.scratch)
-    s3_weir = [args.weir_data, "schema-groups", f"s3://{BUCKET}/{PREFIX}",
-               f"--s3-endpoint={args.endpoint}", "--s3-region=us-east-1", "--s3-path-style",
-               f"--concurrency={args.threads}",
-               f"--manifest-dir=file://{manifest_dir}/s3", f"--termination-log={manifest_dir}/log"]
-    s3_py = [sys.executable, __file__, "pyarrow", "--endpoint", args.endpoint, "--threads", str(args.threads)]
+
+    def s3_weir(endpoint):
+        return [args.weir_data, "schema-groups", f"s3://{BUCKET}/{PREFIX}",
+                f"--s3-endpoint={endpoint}", "--s3-region=us-east-1", "--s3-path-style",
+                f"--concurrency={args.threads}",
+                f"--manifest-dir=file://{manifest_dir}/s3", f"--termination-log={manifest_dir}/log"]
+
+    def s3_py(endpoint):
+        return [sys.executable, __file__, "pyarrow", "--endpoint", endpoint, "--threads", str(args.threads)]
+
     local_weir = [args.weir_data, "schema-groups", f"file://{directory}/",
                   f"--concurrency={args.threads}",
                   f"--manifest-dir=file://{manifest_dir}/local", f"--termination-log={manifest_dir}/log"]
-    local_py = s3_py + ["--local", str(directory)]
+    local_py = s3_py(args.endpoint) + ["--local", str(directory)]
+    # (label, weir-data, pyarrow, server pid, server access log or "")
+    stores = [("S3 (moto)", s3_weir(args.endpoint), s3_py(args.endpoint), args.moto_pid, args.moto_log)]
+    if args.gofakes3_endpoint:
+        stores.append(("S3 (gofakes3)", s3_weir(args.gofakes3_endpoint),
+                       s3_py(args.gofakes3_endpoint), args.gofakes3_pid, ""))
+    stores.append(("file://", local_weir, local_py, 0, ""))
     rows = {}
-    for label, weir, py, pid in (("S3 (moto)", s3_weir, s3_py, args.moto_pid),
-                                 ("file://", local_weir, local_py, 0)):
-        log = args.moto_log if pid else ""
-        if not pid:
-            timed(weir, env, 0, "")  # warm-up: the page cache (the S3 server is warm already)
+    for label, weir, py, pid, log in stores:
+        if label == "file://":
+            timed(weir, env, 0, "")  # warm-up: the page cache (the S3 servers are warm already)
         runs = {"weir": [], "pyarrow": []}
         for _ in range(args.rounds):
             wall, cpu, server, requests, out, err = timed(weir, env, pid, log)
@@ -238,6 +252,9 @@ def main():
     parser.add_argument("--endpoint")
     parser.add_argument("--moto-pid", type=int, default=0)
     parser.add_argument("--moto-log", default="", help="moto's access log, to count requests")
+    parser.add_argument("--gofakes3-endpoint", default="",
+                        help="a second S3 server (gofakes3, Go, concurrent) for the same runs")
+    parser.add_argument("--gofakes3-pid", type=int, default=0)
     parser.add_argument("--files", type=int, default=10000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=32)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # schema-groups benchmark (issue 10): weir-data schema-groups against pyarrow reading the same
 # Parquet footers (pyarrow.parquet.read_schema through pyarrow's S3FileSystem), side by side
-# in one run, on the loopback S3 server (moto) and on file://.
+# in one run, on the loopback S3 servers (moto, and gofakes3 built from its Go module by
+# bench/peers/build.sh) and on file://.
 #
 #   bench/schema_groups.sh [FILES]        # default 10000; from anywhere
 #   ROUNDS=2 bench/schema_groups.sh       # rounds per tool (default 3); medians are reported
@@ -38,11 +39,29 @@ if ! tests/cluster/objstore.sh status >/dev/null 2>&1; then
   started_servers=1
 fi
 scratch=$(mktemp -d)
+fakes3_pid=
 cleanup() {
+  if [ -n "$fakes3_pid" ]; then kill "$fakes3_pid" 2>/dev/null || true; wait "$fakes3_pid" 2>/dev/null || true; fi
   rm -rf "$scratch"
   if [ -n "$started_servers" ]; then tests/cluster/objstore.sh down >&2; fi
 }
 trap cleanup EXIT
+
+# The second S3 server: gofakes3 (Go, in memory), built from its pinned module like the other
+# peers. It serves requests on all cores, so it shows what the clients cost when the server
+# is not the limit. It prints its port once it listens.
+gofakes3=$(bench/peers/build.sh gofakes3)
+"$gofakes3" -backend memory -host 127.0.0.1:0 -initialbucket weir-bench -quiet \
+  >"$scratch/gofakes3.log" 2>&1 &
+fakes3_pid=$!
+fakes3_port=
+for _ in $(seq 100); do
+  fakes3_port=$(sed -n 's/.*using port: \([0-9]*\).*/\1/p' "$scratch/gofakes3.log")
+  [ -n "$fakes3_port" ] && break
+  kill -0 "$fakes3_pid" 2>/dev/null || { cat "$scratch/gofakes3.log" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$fakes3_port" ] || { echo "gofakes3 did not start" >&2; exit 1; }
 
 run_dir=${WEIR_CLUSTER_DIR:-$root/.cluster}
 # shellcheck disable=SC1091
@@ -55,8 +74,10 @@ cargo build -q --release -p weir-data
 echo "== machine"
 echo "$(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "gofakes3 $(sed -n 's/.*johannesboyne\/gofakes3 \(v[^ ]*\).*/\1/p' bench/peers/gofakes3/go.mod)"
 echo "$("$venv/bin/python" -c 'import pyarrow, sys; print("pyarrow", pyarrow.__version__, "Python", sys.version.split()[0])'), moto $(grep -E '^moto\[server\]==' tests/cluster/objstore-requirements.txt)"
 echo "== schema-groups over $files files"
 "$venv/bin/python" bench/schema_groups.py --weir-data "$CARGO_TARGET_DIR/release/weir-data" \
   --endpoint "$WEIR_S3_ENDPOINT" --moto-pid "$moto_pid" --moto-log "$run_dir/objstore/s3.log" \
+  --gofakes3-endpoint "http://127.0.0.1:$fakes3_port" --gofakes3-pid "$fakes3_pid" \
   --files "$files" --rounds "${ROUNDS:-3}" --scratch "$scratch"

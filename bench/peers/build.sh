@@ -12,11 +12,12 @@
 # `make test`.
 set -euo pipefail
 
-peer=${1:?usage: bench/peers/build.sh PEER (rclone, argo)}
+peer=${1:?usage: bench/peers/build.sh PEER (rclone, argo, gofakes3)}
 case "$peer" in
   rclone) pkg=github.com/rclone/rclone ;;
   argo) pkg=github.com/argoproj/argo-workflows/v3/cmd/workflow-controller ;;
-  *) echo "build.sh: unknown peer '$peer' (known: rclone, argo)" >&2; exit 2 ;;
+  gofakes3) pkg=github.com/johannesboyne/gofakes3/cmd/gofakes3 ;;
+  *) echo "build.sh: unknown peer '$peer' (known: rclone, argo, gofakes3)" >&2; exit 2 ;;
 esac
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
