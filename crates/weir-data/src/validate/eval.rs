@@ -344,8 +344,8 @@ fn duplicates(
 
 /// The first [`SAMPLE`] rows of `keys`, sorted by them.
 fn first_sorted(lf: LazyFrame, keys: &[Expr]) -> PolarsResult<DataFrame> {
-    lf.select(keys.to_vec())
-        .sort_by_exprs(keys.to_vec(), SortMultipleOptions::default())
+    lf.select(keys)
+        .sort_by_exprs(keys, SortMultipleOptions::default())
         .limit(SAMPLE)
         .collect()
 }
