@@ -2,15 +2,16 @@
 //!
 //! One pass computes every per-row count and every aggregate together (one `select` of
 //! sums over unexpected-row masks), so each column is read once however many expectations
-//! name it, and memory follows the columns read, not the rows. Uniqueness is a group-by per
-//! expectation, in several passes over hash partitions of the key when the data has more
-//! than [`UNIQUE_PASS_ROWS`] rows (so its memory is bounded too), and the sample of
-//! unexpected values is one more scan, stopped after [`SAMPLE`] rows, for each expectation
-//! that found any.
+//! name it; for Parquet the pass runs in slices of rows ([`batches`]), so its memory follows
+//! a slice, not the data. Uniqueness is a group-by per expectation, in several passes over
+//! hash partitions of the key when the data has more than [`UNIQUE_PASS_ROWS`] rows (each
+//! pass holds a part of the distinct keys; polars still reads the key column whole), and the
+//! sample of unexpected values comes from the first slices that have any.
 
 use polars::prelude::*;
 use serde_json::Value;
 
+use super::batches;
 use super::expect::{Check, CompoundIgnore, Expectation, MapRule, PairIgnore, PairOp, Stat};
 use super::kwargs::{Bound, Range};
 use super::values::{any_to_json, f64_of};
@@ -33,26 +34,22 @@ pub struct Observed {
     pub sample: Vec<Value>,
 }
 
-/// Evaluates every expectation over `lf` (whose schema is `schema`); a uniqueness check runs
-/// in passes of about `pass_rows` rows ([`UNIQUE_PASS_ROWS`] in production).
+/// Evaluates every expectation over `lf` (whose schema is `schema`). The counting pass runs
+/// in slices of `batch_rows` rows (0: in one piece; see [`batches`]), a uniqueness check in
+/// passes of about `pass_rows` rows ([`UNIQUE_PASS_ROWS`] in production).
 pub fn evaluate(
     lf: &LazyFrame,
     schema: &Schema,
     expectations: &[Expectation],
+    batch_rows: u64,
     pass_rows: u64,
 ) -> PolarsResult<Vec<Observed>> {
     let mut exprs = vec![len().cast(DataType::UInt64).alias("rows")];
     for (i, e) in expectations.iter().enumerate() {
         exprs.extend(aggregates(i, &e.check));
     }
-    let totals = collect(lf.clone().select(exprs))?;
-    let number = |name: &str| -> Option<f64> {
-        totals
-            .column(name)
-            .ok()
-            .and_then(|c| c.get(0).ok())
-            .and_then(|v| f64_of(&v))
-    };
+    let totals = batches::count(lf, &exprs, batch_rows)?;
+    let number = |name: &str| totals.total(name);
     let rows = number("rows").unwrap_or(0.0) as u64;
     let mut out = Vec::with_capacity(expectations.len());
     for (i, e) in expectations.iter().enumerate() {
@@ -77,11 +74,15 @@ pub fn evaluate(
                 o.observed_value = Some(Value::Array(names));
             }
             Check::Stat { column, stat, .. } => {
-                let value = if streams(*stat) {
-                    number(&format!("s{i}"))
-                } else {
-                    let df = collect(lf.clone().select([stat_expr(column, *stat)]))?;
-                    first_number(&df)
+                let s = format!("s{i}");
+                let value = match stat {
+                    Stat::Mean => totals.mean(&s, &format!("c{i}")),
+                    Stat::Min => totals.min(&s),
+                    Stat::Max => totals.max(&s),
+                    Stat::Median | Stat::Stdev => {
+                        let df = collect(lf.clone().select([stat_expr(column, *stat)]))?;
+                        first_number(&df)
+                    }
                 };
                 o.observed_value = value.map(Value::from);
             }
@@ -96,18 +97,15 @@ pub fn evaluate(
             }
             Check::Map { column, rule, .. } => {
                 counted(&mut o);
-                if o.unexpected.unwrap_or(0) > 0 {
-                    let mask = unexpected_mask(column, rule);
-                    o.sample = sample(lf, mask, &[column])?;
-                }
+                let slices = totals.slices_with(lf, &format!("u{i}"));
+                o.sample = sample(&slices, unexpected_mask(column, rule), &[column])?;
             }
             Check::Pair {
                 a, b, op, ignore, ..
             } => {
                 counted(&mut o);
-                if o.unexpected.unwrap_or(0) > 0 {
-                    o.sample = sample(lf, pair_mask(a, b, *op, *ignore).1, &[a, b])?;
-                }
+                let slices = totals.slices_with(lf, &format!("u{i}"));
+                o.sample = sample(&slices, pair_mask(a, b, *op, *ignore).1, &[a, b])?;
             }
             Check::Unique { column, .. } => {
                 counted(&mut o);
@@ -159,17 +157,22 @@ fn aggregates(i: usize, check: &Check) -> Vec<Expr> {
         Check::Compound {
             columns, ignore, ..
         } => vec![sum(compound_keep(columns, *ignore), &n)],
-        Check::Stat { column, stat, .. } if streams(*stat) => {
-            vec![stat_expr(column, *stat).alias(format!("s{i}"))]
+        Check::Stat { column, stat, .. } => {
+            let c = col(column.as_str()).cast(DataType::Float64);
+            match stat {
+                // A mean is combined across slices from a sum and a count.
+                Stat::Mean => vec![
+                    c.clone().sum().alias(format!("s{i}")),
+                    c.count().cast(DataType::UInt64).alias(format!("c{i}")),
+                ],
+                Stat::Min | Stat::Max => vec![stat_expr(column, *stat).alias(format!("s{i}"))],
+                // The median and the standard deviation get a query of their own, holding
+                // that one column.
+                Stat::Median | Stat::Stdev => Vec::new(),
+            }
         }
         _ => Vec::new(),
     }
-}
-
-/// Whether polars computes `stat` while streaming; the median and the standard deviation
-/// get a query of their own, holding that one column.
-fn streams(stat: Stat) -> bool {
-    matches!(stat, Stat::Mean | Stat::Min | Stat::Max)
 }
 
 fn stat_expr(column: &str, stat: Stat) -> Expr {
@@ -359,11 +362,26 @@ fn partition_hash(keys: &[Expr]) -> Expr {
         .unwrap_or_else(|| lit(0u64))
 }
 
-/// Up to [`SAMPLE`] values of `columns` on the rows `mask` selects, in row order.
-fn sample(lf: &LazyFrame, mask: Expr, columns: &[&String]) -> PolarsResult<Vec<Value>> {
+/// Up to [`SAMPLE`] values of `columns` on the rows `mask` selects, in row order, from the
+/// slices that have any.
+fn sample(slices: &[LazyFrame], mask: Expr, columns: &[&String]) -> PolarsResult<Vec<Value>> {
     let cols: Vec<Expr> = columns.iter().map(|c| col(c.as_str())).collect();
-    let df = collect(lf.clone().filter(mask).select(cols).limit(SAMPLE))?;
-    Ok(rows_as_json(&df, columns, false))
+    let mut out = Vec::new();
+    for slice in slices {
+        let want = SAMPLE.saturating_sub(out.len() as u32);
+        if want == 0 {
+            break;
+        }
+        let df = collect(
+            slice
+                .clone()
+                .filter(mask.clone())
+                .select(cols.clone())
+                .limit(want),
+        )?;
+        out.extend(rows_as_json(&df, columns, false));
+    }
+    Ok(out)
 }
 
 /// One JSON value per row: the value itself for one column, `[a, b]` for a pair, an object

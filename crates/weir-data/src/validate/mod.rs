@@ -11,6 +11,7 @@
 //! [`EXIT_INVALID_SUITE`], anything else (a store, a broken file) exits 1 — so a step's
 //! `retryOn` can retry a crash and never a data-quality failure.
 
+pub mod batches;
 pub mod data;
 pub mod eval;
 pub mod expect;
@@ -238,8 +239,20 @@ fn run_checks(
     }
     // polars reports some internal failures by panicking; one must not take the process
     // down without a line naming the data.
+    // Slices of a Parquet scan read only their row groups; a CSV slice would re-read what
+    // comes before it, so CSV is counted in one piece.
+    let batch_rows = match files.format {
+        data::Format::Parquet => batches::BATCH_ROWS,
+        data::Format::Csv => 0,
+    };
     let observed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        eval::evaluate(&lf, &schema, expectations, eval::UNIQUE_PASS_ROWS)
+        eval::evaluate(
+            &lf,
+            &schema,
+            expectations,
+            batch_rows,
+            eval::UNIQUE_PASS_ROWS,
+        )
     }))
     .map_err(|_| Error::Data {
         uri: data_uri.to_owned(),
