@@ -176,7 +176,8 @@ def weir_groups(stdout):
 def bench(args):
     directory = pathlib.Path.home() / ".cache" / "weir" / f"bench-parquet-{args.files}"
     write_files(directory, args.files)
-    upload(args.endpoint, directory, args.files)
+    if not args.no_moto:
+        upload(args.endpoint, directory, args.files)
     if args.gofakes3_endpoint:
         upload(args.gofakes3_endpoint, directory, args.files)
     env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
@@ -197,7 +198,9 @@ def bench(args):
                   f"--manifest-dir=file://{manifest_dir}/local", f"--termination-log={manifest_dir}/log"]
     local_py = s3_py(args.endpoint) + ["--local", str(directory)]
     # (label, weir-data, pyarrow, server pid, server access log or "")
-    stores = [("S3 (moto)", s3_weir(args.endpoint), s3_py(args.endpoint), args.moto_pid, args.moto_log)]
+    stores = []
+    if not args.no_moto:
+        stores.append(("S3 (moto)", s3_weir(args.endpoint), s3_py(args.endpoint), args.moto_pid, args.moto_log))
     if args.gofakes3_endpoint:
         stores.append(("S3 (gofakes3)", s3_weir(args.gofakes3_endpoint),
                        s3_py(args.gofakes3_endpoint), args.gofakes3_pid, ""))
@@ -255,6 +258,8 @@ def main():
     parser.add_argument("--gofakes3-endpoint", default="",
                         help="a second S3 server (gofakes3, Go, concurrent) for the same runs")
     parser.add_argument("--gofakes3-pid", type=int, default=0)
+    parser.add_argument("--no-moto", action="store_true",
+                        help="skip the moto rows (server-bound: ~3 minutes a round at 10,000 files)")
     parser.add_argument("--files", type=int, default=10000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=32)

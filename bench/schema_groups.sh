@@ -6,6 +6,7 @@
 #
 #   bench/schema_groups.sh [FILES]        # default 10000; from anywhere
 #   ROUNDS=2 bench/schema_groups.sh       # rounds per tool (default 3); medians are reported
+#   MOTO=0 bench/schema_groups.sh         # without the moto rows (server-bound, slow)
 #
 # Needs python3 and cargo. Starts the object-store servers (tests/cluster/objstore.sh up) if
 # they are not up, and leaves them as they were found. The venv (pyarrow, boto3; pinned in
@@ -76,8 +77,10 @@ echo "$(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "gofakes3 $(sed -n 's/.*johannesboyne\/gofakes3 \(v[^ ]*\).*/\1/p' bench/peers/gofakes3/go.mod)"
 echo "$("$venv/bin/python" -c 'import pyarrow, sys; print("pyarrow", pyarrow.__version__, "Python", sys.version.split()[0])'), moto $(grep -E '^moto\[server\]==' tests/cluster/objstore-requirements.txt)"
+moto_flag=()
+if [ "${MOTO:-1}" = 0 ]; then moto_flag=(--no-moto); fi
 echo "== schema-groups over $files files"
 "$venv/bin/python" bench/schema_groups.py --weir-data "$CARGO_TARGET_DIR/release/weir-data" \
   --endpoint "$WEIR_S3_ENDPOINT" --moto-pid "$moto_pid" --moto-log "$run_dir/objstore/s3.log" \
   --gofakes3-endpoint "http://127.0.0.1:$fakes3_port" --gofakes3-pid "$fakes3_pid" \
-  --files "$files" --rounds "${ROUNDS:-3}" --scratch "$scratch"
+  --files "$files" --rounds "${ROUNDS:-3}" --scratch "$scratch" "${moto_flag[@]}"

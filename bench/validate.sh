@@ -10,8 +10,9 @@
 # Needs python3 and cargo. The GE venv (great_expectations 1.24.1, pandas 3.1.1, pyarrow
 # 26.0.1; pinned in bench/validate-requirements.txt) is built once into
 # ~/.cache/weir/venv-ge-<hash>; weir-data is built with --release into $CARGO_TARGET_DIR
-# (default ~/.cache/weir/target-release-validate). The data is generated once into
-# ~/.cache/weir/bench-validate-ROWS. Peak RSS is /usr/bin/time -v's maximum resident set.
+# (default ~/.cache/weir/target-release, shared with the other benchmarks). The data is
+# generated once into ~/.cache/weir/bench-validate-ROWS. Peak RSS is /usr/bin/time -v's
+# maximum resident set.
 # Before any number counts, GE's and weir's results are compared: every expectation's
 # success, unexpected count and numeric observed value must agree.
 set -euo pipefail
@@ -21,7 +22,7 @@ cd "$root"
 rows=${ROWS:-2000000}
 big=${BIG:-20000000}
 rounds=${ROUNDS:-5}
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/weir/target-release-validate}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/weir/target-release}"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/weir"
 venv=$(scripts/python-venv.sh bench/validate-requirements.txt ge)
 py="$venv/bin/python"
