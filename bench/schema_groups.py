@@ -98,7 +98,7 @@ def upload(endpoint, directory, count):
     client = s3_client(endpoint)
     try:
         client.create_bucket(Bucket=BUCKET)
-    except client.exceptions.BucketAlreadyOwnedByYou:
+    except (client.exceptions.BucketAlreadyOwnedByYou, client.exceptions.BucketAlreadyExists):
         pass
     have = sum(page.get("KeyCount", 0) for page in
                client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=PREFIX))
