@@ -105,9 +105,10 @@ bench: ## the benchmarks behind BENCHMARKS.md (templates; the run engine on a fr
 	bench/render.sh
 	bench/controller.sh
 
-bench-peers: ## build the benchmark peers (rclone, Argo's workflow-controller) from their pinned Go modules, cached in ~/.cache/weir/peers (not part of make test)
+bench-peers: ## build the benchmark peers (rclone, Argo's workflow-controller, gofakes3) from their pinned Go modules, cached in ~/.cache/weir/peers (not part of make test)
 	bench/peers/build.sh rclone
 	bench/peers/build.sh argo
+	bench/peers/build.sh gofakes3
 
 bench-compare: bench-peers ## weir side by side with Argo Workflows on fresh local clusters (BENCHMARKS.md; ARGS=--quick)
 	bench/compare.sh $(ARGS)
