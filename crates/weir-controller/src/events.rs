@@ -31,3 +31,20 @@ where
         }
     }
 }
+
+/// Records a reconcile's planned `events` on `obj`: warnings always, routine ones (a start,
+/// a success) only when `normal` is set (`--normal-events`).
+pub(crate) async fn publish_planned<K>(
+    recorder: &Recorder,
+    obj: &K,
+    events: &[weir_core::Event],
+    normal: bool,
+) where
+    K: Resource<DynamicType = ()>,
+{
+    let chosen: Vec<&weir_core::Event> = events
+        .iter()
+        .filter(|e| e.warning || normal || !e.reason.routine())
+        .collect();
+    publish(recorder, obj, "Reconcile", &chosen).await;
+}

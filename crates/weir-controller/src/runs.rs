@@ -399,13 +399,8 @@ async fn write_status(
 /// with the same events, by the reconcile that writes it), and the queued runs a finished
 /// run lets start.
 async fn written(ctx: &Ctx<RunState>, run: &PipelineRun, old: &PipelineRunStatus, plan: &Plan) {
-    let normal = ctx.config.normal_events;
-    let events: Vec<&weir_core::Event> = plan
-        .events
-        .iter()
-        .filter(|e| e.warning || normal || !e.reason.routine())
-        .collect();
-    crate::events::publish(&ctx.recorder, run, "Reconcile", &events).await;
+    crate::events::publish_planned(&ctx.recorder, run, &plan.events, ctx.config.normal_events)
+        .await;
     if plan.status.phase.is_finished() && !old.phase.is_finished() {
         wake_queued(&ctx.inner, run);
     }

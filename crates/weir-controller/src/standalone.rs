@@ -196,12 +196,7 @@ async fn write_status<K: Kind>(
     if finished {
         ctx.inner.refused.forget(&uid);
     }
-    let normal = ctx.config.normal_events;
-    let events: Vec<&weir_core::Event> = plan
-        .events
-        .iter()
-        .filter(|e| e.warning || normal || !e.reason.routine())
-        .collect();
-    crate::events::publish(&ctx.recorder, obj, "Reconcile", &events).await;
+    crate::events::publish_planned(&ctx.recorder, obj, &plan.events, ctx.config.normal_events)
+        .await;
     Ok(())
 }
